@@ -1,0 +1,16 @@
+# aether_private_options(target): warnings, optional -march=native and
+# sanitizers for aether's OWN executables only. Nothing here is attached to
+# the exported `aether` INTERFACE target, so consumers never inherit flags.
+function(aether_private_options target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow)
+    if(AETHER_NATIVE)
+      target_compile_options(${target} PRIVATE -march=native)
+    endif()
+    if(AETHER_SANITIZE)
+      target_compile_options(${target} PRIVATE -fsanitize=address,undefined
+                                               -fno-sanitize-recover=all -fno-omit-frame-pointer)
+      target_link_options(${target} PRIVATE -fsanitize=address,undefined -fno-sanitize-recover=all)
+    endif()
+  endif()
+endfunction()

@@ -1,0 +1,159 @@
+#pragma once
+/// \file dense_attention.hpp
+/// `dense_attention`: exact softmax attention over all keys (causal or not),
+/// for MHA, GQA and MQA shapes, built on Eigen GEMM tiles with an online
+/// softmax so no `n x n` matrix is ever formed. This is the optimised dense
+/// baseline; `dense_decode` is its streaming counterpart over a `KvCache`.
+
+#include <aether/detail/row_kernel.hpp>
+#include <aether/detail/shapes.hpp>
+#include <aether/kv_cache.hpp>
+#include <aether/tensor.hpp>
+#include <aether/workspace.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <numeric>
+
+namespace aether {
+
+namespace detail {
+
+constexpr Eigen::Index kDenseQueryTile = 64;
+constexpr Eigen::Index kDenseKeyTile = 128;
+
+/// Dense attention of one query head over one kv head, tile by tile.
+/// `Qh`, `Kh`, `Vh`, `Oh`: strided row-major maps `[n, d]`.
+/// Cost O(n^2 d) (half that when causal); memory O(tile^2) on the stack.
+template <class T, class QMap, class KMap, class OMap>
+void dense_head(const QMap& Qh, const KMap& Kh, const KMap& Vh, OMap& Oh, bool causal) {
+  using Tile = Eigen::Matrix<T, kDenseQueryTile, kDenseKeyTile, Eigen::RowMajor>;
+  using Col = Eigen::Array<T, kDenseQueryTile, 1>;
+  const Eigen::Index n = Qh.rows(), nk = Kh.rows(), d = Qh.cols();
+  const T scale = T(1) / std::sqrt(static_cast<T>(d));
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  Tile S;
+  Col m, l, alpha, m_new;
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> O(kDenseQueryTile, d);  // one allocation per head
+
+  for (Eigen::Index i0 = 0; i0 < n; i0 += kDenseQueryTile) {
+    const Eigen::Index rows = std::min(kDenseQueryTile, n - i0);
+    const Eigen::Index kend = causal ? std::min(nk, i0 + rows) : nk;
+    m.head(rows).setConstant(neg_inf);
+    l.head(rows).setZero();
+    O.topRows(rows).setZero();
+    for (Eigen::Index j0 = 0; j0 < kend; j0 += kDenseKeyTile) {
+      const Eigen::Index cols = std::min(kDenseKeyTile, kend - j0);
+      auto s = S.topLeftCorner(rows, cols);
+      s.noalias() = (Qh.middleRows(i0, rows) * Kh.middleRows(j0, cols).transpose()) * scale;
+      if (causal && j0 + cols > i0) {  // tile crosses the diagonal: mask j > i
+        for (Eigen::Index r = 0; r < rows; ++r) {
+          const Eigen::Index first_masked = std::max<Eigen::Index>(0, i0 + r + 1 - j0);
+          if (first_masked < cols) s.row(r).tail(cols - first_masked).setConstant(neg_inf);
+        }
+      }
+      // Online softmax: rescale what was accumulated to the new row maxima.
+      m_new.head(rows) = m.head(rows).max(s.rowwise().maxCoeff().array());
+      alpha.head(rows) = (m.head(rows) - m_new.head(rows)).exp();
+      m.head(rows) = m_new.head(rows);
+      s.array().colwise() -= m.head(rows);
+      s.array() = s.array().exp();
+      l.head(rows) = l.head(rows) * alpha.head(rows) + s.rowwise().sum().array();
+      O.topRows(rows).array().colwise() *= alpha.head(rows);
+      O.topRows(rows).noalias() += s * Vh.middleRows(j0, cols);
+    }
+    Oh.middleRows(i0, rows) = (O.topRows(rows).array().colwise() / l.head(rows)).matrix();
+  }
+}
+
+template <class T>
+using StridedRows = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
+                               Eigen::OuterStride<>>;
+template <class T>
+using StridedRowsMut = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
+                                  Eigen::OuterStride<>>;
+
+/// Head `h` of a `(seq, heads, dim)` view as a strided `[seq, dim]` matrix.
+template <class T>
+StridedRows<T> head_rows(Tensor3View<const T> t, std::size_t h) {
+  return {t.data() + h * t.dim(), static_cast<Eigen::Index>(t.seq()), static_cast<Eigen::Index>(t.dim()),
+          Eigen::OuterStride<>(static_cast<Eigen::Index>(t.heads() * t.dim()))};
+}
+
+}  // namespace detail
+
+/// Dense attention into a caller view `out` (shape of q).
+/// Shapes: q `(n, q_heads, d)`, k and v `(n, kv_heads, d)`; throws `Errc::shape_mismatch`.
+/// Thread safety: pure function of its inputs. Cost O(n^2 * q_heads * d).
+template <class T>
+void dense_attention(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v, Tensor3View<T> out,
+                     bool causal) {
+  detail::check_qkv("dense_attention", q, k, v);
+  detail::check_out("dense_attention", q, out);
+  if (q.seq() == 0) return;
+  const std::size_t g = q.heads() / k.heads();
+  for (std::size_t h = 0; h < q.heads(); ++h) {
+    detail::StridedRowsMut<T> oh(out.data() + h * out.dim(), static_cast<Eigen::Index>(out.seq()),
+                                 static_cast<Eigen::Index>(out.dim()),
+                                 Eigen::OuterStride<>(static_cast<Eigen::Index>(out.heads() * out.dim())));
+    detail::dense_head<T>(detail::head_rows(q, h), detail::head_rows(k, h / g), detail::head_rows(v, h / g), oh,
+                          causal);
+  }
+}
+
+/// Dense attention, returning a new `(n, q_heads, d)` tensor. Accepts any mix
+/// of `Tensor3<T>` and `Tensor3View<T>` arguments.
+template <class Q, class K, class V, class T = detail::tensor_scalar_t<Q>>
+Tensor3<T> dense_attention(const Q& q, const K& k, const V& v, bool causal) {
+  const Tensor3View<const T> qv = detail::cview(q);
+  Tensor3<T> out(qv.seq(), qv.heads(), qv.dim());
+  dense_attention<T>(qv, detail::cview(k), detail::cview(v), out.view(), causal);
+  return out;
+}
+
+/// Dense streaming decode: the newest cached token against every cached
+/// token (causal). Cost O(T * q_heads * d) per step; allocation-free once `ws`
+/// has served a step at the cache's capacity. Equals the matching row of
+/// causal `dense_attention` within 1e-6 (a different summation order).
+template <class T, class S>
+void dense_decode(Tensor3View<const T> q1, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) {
+  if (q1.seq() != 1 || q1.dim() != cache.dim() || q1.heads() == 0 || q1.heads() % cache.kv_heads() != 0) {
+    detail::fail(Errc::shape_mismatch, "dense_decode: q1 " + detail::shape_str(q1) + " against a cache with kv_heads " +
+                                           std::to_string(cache.kv_heads()) + ", dim " + std::to_string(cache.dim()));
+  }
+  detail::check_out("dense_decode", q1, out);
+  const std::size_t len = cache.size(), kvh = cache.kv_heads(), g = q1.heads() / kvh, d = q1.dim();
+  if (len == 0) {
+    std::fill(out.data(), out.data() + out.size(), T(0));
+    return;
+  }
+  if (ws.candidates.tokens.capacity() < cache.capacity()) ws.candidates.tokens.reserve(cache.capacity());
+  ws.candidates.tokens.resize(len);
+  std::iota(ws.candidates.tokens.begin(), ws.candidates.tokens.end(), std::uint32_t{0});
+  ws.candidates.blocks.clear();
+  const std::size_t pitch = detail::score_pitch(len);
+  T* scores = ws.score_buffer(g * detail::score_pitch(cache.capacity()));
+  const T scale = T(1) / std::sqrt(static_cast<T>(d));
+  detail::dispatch_dim(d, [&](auto dim_tag) {
+    for (std::size_t h = 0; h < kvh; ++h) {
+      detail::attend_group<decltype(dim_tag)::value>(q1.row(0, h * g), g, d, scale, ws.candidates,
+                                                     cache.token_rows(h), cache.landmark_rows(h), scores, pitch,
+                                                     out.row(0, h * g));
+    }
+  });
+}
+
+/// Dense streaming decode returning a new `(1, q_heads, d)` tensor.
+template <class T, class S>
+Tensor3<T> dense_decode(Tensor3View<const T> q1, const KvCache<T, S>& cache) {
+  Workspace<T> ws;
+  Tensor3<T> out(q1.seq(), q1.heads(), q1.dim());
+  dense_decode(q1, cache, out.view(), ws);
+  return out;
+}
+
+}  // namespace aether

@@ -1,0 +1,237 @@
+#pragma once
+/// \file sparse_attention.hpp
+/// `SparseAttention<T>`: sub-quadratic attention over the pattern of
+/// `SparsePattern` (local window + log-stride tokens + block-mean landmarks +
+/// global tokens), for MHA, GQA and MQA shapes, prefill and streaming decode.
+
+#include <aether/detail/row_kernel.hpp>
+#include <aether/detail/shapes.hpp>
+#include <aether/error.hpp>
+#include <aether/kv_cache.hpp>
+#include <aether/sparse_pattern.hpp>
+#include <aether/tensor.hpp>
+#include <aether/workspace.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#if defined(AETHER_USE_OPENMP)
+#include <omp.h>
+#endif
+
+namespace aether {
+
+/// Sparse attention kernel (SEMANTICS.md).
+///
+/// Shapes: q `(n, q_heads, d)`, k and v `(n, kv_heads, d)`, `q_heads %
+/// kv_heads == 0`; query head h reads kv head `h / (q_heads / kv_heads)`.
+/// Every query's candidate list is built once and shared by all heads; the
+/// query heads of a GQA group are processed together.
+///
+/// Thread safety: immutable after construction; all methods are const and may
+/// run concurrently (scratch lives in a caller-owned `Workspace`).
+/// Cost: prefill O(n * (window + log n + |G|) * q_heads * d).
+template <class T>
+class SparseAttention {
+ public:
+  using value_type = T;
+
+  /// Throws `Errc::invalid_config` for an invalid configuration.
+  explicit SparseAttention(const SparseConfig& cfg) : pattern_(cfg), decode_pattern_(causal_of(cfg)) {}
+
+  const SparseConfig& config() const noexcept { return pattern_.config(); }
+  const SparsePattern& pattern() const noexcept { return pattern_; }
+
+  /// Number of (query, candidate) pairs of one head over `n` tokens.
+  std::uint64_t count_edges(std::size_t n) const { return pattern_.count_edges(n); }
+
+  /// Prefill: returns `(n, q_heads, d)`. Throws `Errc::shape_mismatch`.
+  Tensor3<T> forward(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v) const {
+    Workspace<T> ws;
+    Tensor3<T> out(q.seq(), q.heads(), q.dim());
+    forward(q, k, v, out, ws);
+    return out;
+  }
+
+  /// Prefill into a caller view `out` (shape of q), reusing `ws`.
+  void forward(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v, Tensor3View<T> out,
+               Workspace<T>& ws) const {
+    detail::check_qkv("SparseAttention::forward", q, k, v);
+    detail::check_out("SparseAttention::forward", q, out);
+    run_prefill(q, k, v, out, ws, nullptr);
+  }
+
+  /// Gated prefill: log-stride tokens j are kept only where `keep[j] != 0`
+  /// (window tokens, i itself and globals always are). `keep.size()` must be n.
+  Tensor3<T> forward_gated(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v,
+                           const std::vector<std::uint8_t>& keep) const {
+    detail::check_qkv("SparseAttention::forward_gated", q, k, v);
+    if (keep.size() != q.seq()) {
+      detail::fail(Errc::invalid_argument, "SparseAttention::forward_gated: keep mask has " +
+                                               std::to_string(keep.size()) + " entries, expected seq " +
+                                               std::to_string(q.seq()));
+    }
+    Workspace<T> ws;
+    Tensor3<T> out(q.seq(), q.heads(), q.dim());
+    run_prefill(q, k, v, out, ws, keep.data());
+    return out;
+  }
+
+  /// Streaming decode of the newest cached token (`i = cache.size() - 1`)
+  /// with the causal pattern; q1 is `(1, q_heads, d)`. Equals row i of a
+  /// causal `forward` bit for bit (for `Storage == T`). Empty cache -> zeros.
+  template <class S>
+  Tensor3<T> decode(Tensor3View<const T> q1, const KvCache<T, S>& cache) const {
+    Workspace<T> ws;
+    Tensor3<T> out(1, q1.heads(), q1.dim());
+    decode_batch(q1, cache, out, ws);
+    return out;
+  }
+
+  /// Decode into a caller view with a reusable workspace: once `ws` has served
+  /// one step at the cache's capacity, a step allocates nothing.
+  /// Cost O((window + log T + |G|) * q_heads * d).
+  template <class S>
+  void decode(Tensor3View<const T> q1, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) const {
+    if (q1.seq() != 1) {
+      detail::fail(Errc::shape_mismatch, "SparseAttention::decode: q1 " + detail::shape_str(q1) + " must hold one token");
+    }
+    decode_batch(q1, cache, out, ws);
+  }
+
+  /// Decodes the newest `m = q.seq()` cached tokens at once (after
+  /// `cache.append_all`): row r is position `cache.size() - m + r`, each with
+  /// its own causal pattern, exactly as `forward` computes those rows.
+  template <class S>
+  Tensor3<T> decode_batch(Tensor3View<const T> q, const KvCache<T, S>& cache) const {
+    Workspace<T> ws;
+    Tensor3<T> out(q.seq(), q.heads(), q.dim());
+    decode_batch(q, cache, out, ws);
+    return out;
+  }
+
+  /// `decode_batch` into a caller view with a reusable workspace.
+  template <class S>
+  void decode_batch(Tensor3View<const T> q, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) const {
+    check_cache(q, cache);
+    detail::check_out("SparseAttention::decode", q, out);
+    const std::size_t len = cache.size();
+    if (len == 0) {
+      std::fill(out.data(), out.data() + out.size(), T(0));
+      return;
+    }
+    const std::size_t kvh = cache.kv_heads(), g = q.heads() / kvh, d = q.dim();
+    T* scores = reserve(ws, decode_pattern_, len, g);
+    const std::size_t first = len - q.seq();
+    detail::dispatch_dim(d, [&](auto dim_tag) {
+      for (std::size_t r = 0; r < q.seq(); ++r) {
+        decode_pattern_.candidates(first + r, len, ws.candidates);
+        for (std::size_t h = 0; h < kvh; ++h) {
+          detail::attend_group<decltype(dim_tag)::value>(q.row(r, h * g), g, d, scale(d), ws.candidates,
+                                                         cache.token_rows(h), cache.landmark_rows(h), scores,
+                                                         detail::score_pitch(ws.candidates.size()), out.row(r, h * g));
+        }
+      }
+    });
+  }
+
+ private:
+  static SparseConfig causal_of(SparseConfig cfg) {
+    cfg.causal = true;
+    return cfg;
+  }
+  static T scale(std::size_t d) { return T(1) / std::sqrt(static_cast<T>(d)); }
+
+  /// Grows `ws` for any query of a length-`n` sequence; returns the score buffer.
+  static T* reserve(Workspace<T>& ws, const SparsePattern& p, std::size_t n, std::size_t group) {
+    ws.candidates.reserve(p, n);
+    return ws.score_buffer(group * detail::score_pitch(p.max_tokens(n) + p.max_blocks(n)));
+  }
+
+  template <class S>
+  void check_cache(const Tensor3View<const T>& q, const KvCache<T, S>& cache) const {
+    if (cache.block_size() != config().block_size) {
+      detail::fail(Errc::invalid_config, "SparseAttention::decode: cache block_size " +
+                                             std::to_string(cache.block_size()) + " differs from config block_size " +
+                                             std::to_string(config().block_size));
+    }
+    // An empty cache accepts any query count (and answers zeros); otherwise
+    // the m queries must be the newest m cached tokens.
+    if (q.dim() != cache.dim() || q.heads() == 0 || q.heads() % cache.kv_heads() != 0 ||
+        (cache.size() != 0 && (q.seq() == 0 || q.seq() > cache.size()))) {
+      detail::fail(Errc::shape_mismatch, "SparseAttention::decode: q " + detail::shape_str(q) + " against a cache of " +
+                                             std::to_string(cache.size()) + " tokens, kv_heads " +
+                                             std::to_string(cache.kv_heads()) + ", dim " + std::to_string(cache.dim()));
+    }
+  }
+
+  /// Landmark means `(blocks, kv_heads, d)` of k and v into `ws`, once per call.
+  void landmark_means(Tensor3View<const T> k, Tensor3View<const T> v, Workspace<T>& ws) const {
+    const std::size_t n = k.seq(), kvh = k.heads(), d = k.dim(), bs = config().block_size;
+    const std::size_t nb = pattern_.landmark_blocks(n), row = kvh * d;
+    ws.landmark_keys.resize(nb * row);
+    ws.landmark_values.resize(nb * row);
+    for (std::size_t b = 0; b < nb; ++b) {
+      const std::size_t count = std::min(bs, n - b * bs);
+      for (std::size_t h = 0; h < kvh; ++h) {
+        detail::block_mean(k.row(b * bs, h), row, count, d, ws.landmark_keys.data() + b * row + h * d);
+        detail::block_mean(v.row(b * bs, h), row, count, d, ws.landmark_values.data() + b * row + h * d);
+      }
+    }
+  }
+
+  void run_prefill(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v, Tensor3View<T> out,
+                   Workspace<T>& ws, const std::uint8_t* keep) const {
+    const std::size_t n = q.seq();
+    if (n == 0) return;
+    const std::size_t kvh = k.heads(), g = q.heads() / kvh, d = q.dim(), row = kvh * d;
+    landmark_means(k, v, ws);
+    auto rows_of = [&](std::size_t h) {
+      return std::make_pair(detail::RowSource<T>{k.data() + h * d, v.data() + h * d, row},
+                            detail::RowSource<T>{ws.landmark_keys.data() + h * d, ws.landmark_values.data() + h * d, row});
+    };
+    // Queries [begin, end) with one workspace; shared by the serial and OpenMP paths.
+    auto run_rows = [&](std::size_t begin, std::size_t end, Workspace<T>& w) {
+      T* scores = reserve(w, pattern_, n, g);
+      detail::dispatch_dim(d, [&](auto dim_tag) {
+        for (std::size_t i = begin; i < end; ++i) {
+          pattern_.candidates(i, n, w.candidates, keep);
+          const std::size_t pitch = detail::score_pitch(w.candidates.size());
+          for (std::size_t h = 0; h < kvh; ++h) {
+            const auto src = rows_of(h);
+            detail::attend_group<decltype(dim_tag)::value>(q.row(i, h * g), g, d, scale(d), w.candidates, src.first,
+                                                           src.second, scores, pitch, out.row(i, h * g));
+          }
+        }
+      });
+    };
+#if defined(AETHER_USE_OPENMP)
+    if (n >= kParallelMinRows && omp_get_max_threads() > 1) {
+#pragma omp parallel
+      {
+        Workspace<T> local;
+        const auto nt = static_cast<std::size_t>(omp_get_num_threads());
+        const auto tid = static_cast<std::size_t>(omp_get_thread_num());
+        // Query tiles interleaved across threads: later rows cost more (more
+        // landmark/log-stride candidates), so round-robin tiles balance better.
+        for (std::size_t t0 = tid * kTile; t0 < n; t0 += nt * kTile) run_rows(t0, std::min(n, t0 + kTile), local);
+      }
+      return;
+    }
+#endif
+    run_rows(0, n, ws);
+  }
+
+#if defined(AETHER_USE_OPENMP)
+  static constexpr std::size_t kTile = 32;
+  static constexpr std::size_t kParallelMinRows = 128;
+#endif
+
+  SparsePattern pattern_;
+  SparsePattern decode_pattern_;  // same config, causal (decode always is)
+};
+
+}  // namespace aether

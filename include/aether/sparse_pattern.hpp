@@ -1,0 +1,214 @@
+#pragma once
+/// \file sparse_pattern.hpp
+/// `SparseConfig` and `SparsePattern`: which keys and which block landmarks a
+/// query sees (SEMANTICS.md, "Sparse pattern").
+///
+/// The pattern is index-level and pure: it never touches tensor data, so one
+/// candidate list serves every head and every query head of a GQA group, and
+/// the prefill and decode paths see the very same candidates in the very same
+/// (ascending) order.
+
+#include <aether/error.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace aether {
+
+/// Sparse attention pattern options. Defaults per SEMANTICS.md.
+struct SparseConfig {
+  std::size_t window = 128;                      ///< W: local window radius (>= 0)
+  std::size_t block_size = 64;                   ///< B: landmark block length (>= 1)
+  std::vector<std::size_t> global_tokens = {0};  ///< G: duplicates / out-of-range entries are harmless
+  bool causal = true;      ///< only keys j <= i
+  bool log_stride = true;  ///< add tokens i -/+ 1, 2, 4, ... (and blocks p -/+ 1, 2, 4, ...)
+  bool landmarks = true;   ///< add block-mean landmark entries
+
+  /// Throws `Errc::invalid_config` naming the bad field (block_size 0).
+  void validate() const {
+    if (block_size == 0) detail::fail(Errc::invalid_config, "SparseConfig.block_size is 0 (must be >= 1)");
+  }
+};
+
+/// The candidate sets of one query, both in ascending order without duplicates.
+///
+/// A reusable buffer: `SparsePattern::candidates` clears and refills it, so once
+/// its capacity covers `SparsePattern::max_tokens/max_blocks` no call allocates.
+struct Candidates {
+  std::vector<std::uint32_t> tokens;  ///< T(i): key positions
+  std::vector<std::uint32_t> blocks;  ///< L(i): landmark block indices
+
+  /// Reserves room for any query of a length-`n` sequence under `p`.
+  template <class Pattern>
+  void reserve(const Pattern& p, std::size_t n) {
+    tokens.reserve(p.max_tokens(n));
+    blocks.reserve(p.max_blocks(n));
+  }
+  std::size_t size() const noexcept { return tokens.size() + blocks.size(); }
+};
+
+/// The sparse pattern of a validated `SparseConfig`.
+///
+/// Thread safety: immutable after construction; every method is const and
+/// may be called concurrently. Cost: `candidates` is O(window + log n + |G|).
+class SparsePattern {
+ public:
+  /// Validates `cfg` (throws `Errc::invalid_config`) and sorts/deduplicates G.
+  explicit SparsePattern(SparseConfig cfg) : cfg_(std::move(cfg)) {
+    cfg_.validate();
+    globals_ = cfg_.global_tokens;
+    std::sort(globals_.begin(), globals_.end());
+    globals_.erase(std::unique(globals_.begin(), globals_.end()), globals_.end());
+  }
+
+  const SparseConfig& config() const noexcept { return cfg_; }
+
+  /// Number of landmark blocks of a length-`n` sequence, `ceil(n / B)`.
+  std::size_t num_blocks(std::size_t n) const noexcept { return (n + cfg_.block_size - 1) / cfg_.block_size; }
+
+  /// Blocks whose means a kernel must provide for a length-`n` sequence:
+  /// complete blocks when causal, all blocks (last one partial) otherwise.
+  std::size_t landmark_blocks(std::size_t n) const noexcept {
+    if (!cfg_.landmarks) return 0;
+    return cfg_.causal ? n / cfg_.block_size : num_blocks(n);
+  }
+
+  /// Upper bound on `tokens.size()` for any query of a length-`n` sequence.
+  std::size_t max_tokens(std::size_t n) const noexcept {
+    const std::size_t window = std::min(n, 2 * std::min(cfg_.window, n) + 1);
+    return std::min(n, window + globals_.size() + 2 * kMaxLog);
+  }
+  /// Upper bound on `blocks.size()` for any query of a length-`n` sequence.
+  std::size_t max_blocks(std::size_t n) const noexcept {
+    return cfg_.landmarks ? std::min(num_blocks(n), std::size_t{3} + 2 * kMaxLog) : 0;
+  }
+
+  /// Fills `out` with T(i) and L(i) of query `i` in a length-`n` sequence
+  /// (requires `i < n`, unchecked: kernels validate shapes once per call).
+  /// `keep` (length n, optional) gates the log-stride tokens as in
+  /// `forward_gated`: window tokens, i itself and globals are always kept.
+  void candidates(std::size_t i, std::size_t n, Candidates& out, const std::uint8_t* keep = nullptr) const {
+    token_set(i, n, keep, out.tokens);
+    block_set(i, n, out.blocks);
+  }
+
+  /// `sum_i |T(i)| + |L(i)|` over a length-`n` sequence, for one head.
+  /// Cost O(n (window + log n)); allocates one reusable buffer.
+  std::uint64_t count_edges(std::size_t n) const {
+    Candidates c;
+    c.reserve(*this, n);
+    std::uint64_t edges = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      candidates(i, n, c);
+      edges += c.size();
+    }
+    return edges;
+  }
+
+ private:
+  static constexpr std::size_t kMaxLog = 64;  // log-stride steps per side never exceed 64
+
+  void token_set(std::size_t i, std::size_t n, const std::uint8_t* keep, std::vector<std::uint32_t>& out) const {
+    out.clear();
+    const std::size_t lo = i - std::min(i, cfg_.window);
+    const std::size_t hi = cfg_.causal ? i : i + std::min(cfg_.window, n - 1 - i);
+
+    // Left of the window: log-stride i-s (descending as s grows) merged with globals < lo.
+    std::uint32_t left[kMaxLog];
+    std::size_t n_left = 0;
+    if (cfg_.log_stride) {
+      for (std::uint64_t s = 1; s <= i; s <<= 1) {
+        const std::size_t j = i - static_cast<std::size_t>(s);
+        if (j < lo && (keep == nullptr || keep[j] != 0)) left[n_left++] = static_cast<std::uint32_t>(j);
+      }
+    }
+    auto g = globals_.begin();
+    const auto g_end = globals_.end();
+    // Merge two ascending streams (left[] read backwards, globals) into out.
+    while (n_left > 0 || (g != g_end && *g < lo)) {
+      std::size_t next;
+      const bool take_log = n_left > 0 && (g == g_end || *g >= lo || left[n_left - 1] <= *g);
+      if (take_log) {
+        next = left[--n_left];
+        if (g != g_end && *g == next) ++g;
+      } else {
+        next = *g++;
+      }
+      out.push_back(static_cast<std::uint32_t>(next));
+    }
+    for (std::size_t j = lo; j <= hi; ++j) out.push_back(static_cast<std::uint32_t>(j));
+    while (g != g_end && *g <= hi) ++g;  // globals inside the window are already there
+
+    // Right of the window (non-causal only): i+s ascending, merged with globals in (hi, n).
+    if (cfg_.causal) return;
+    std::uint64_t s = 1;
+    auto next_log = [&]() -> std::size_t {  // next i+s beyond hi, or n when exhausted
+      if (!cfg_.log_stride) return n;
+      for (; s < n && i + s < n; s <<= 1) {
+        const std::size_t j = i + static_cast<std::size_t>(s);
+        if (j > hi && (keep == nullptr || keep[j] != 0)) return j;
+      }
+      return n;
+    };
+    std::size_t lg = next_log();
+    while (lg < n || (g != g_end && *g < n)) {
+      const std::size_t gv = (g != g_end && *g < n) ? *g : n;
+      const std::size_t next = std::min(lg, gv);
+      out.push_back(static_cast<std::uint32_t>(next));
+      if (gv == next) ++g;
+      if (lg == next) {
+        s <<= 1;
+        lg = next_log();
+      }
+    }
+  }
+
+  void block_set(std::size_t i, std::size_t n, std::vector<std::uint32_t>& out) const {
+    out.clear();
+    if (!cfg_.landmarks) return;
+    const std::size_t nb = num_blocks(n);
+    const std::size_t cur = i / cfg_.block_size;
+    auto push = [&](std::size_t b) { out.push_back(static_cast<std::uint32_t>(b)); };
+
+    if (cfg_.causal) {
+      const std::size_t avail = (i + 1) / cfg_.block_size;
+      if (avail == 0) return;
+      const std::size_t p = avail - 1;
+      const std::size_t local_lo = p > 0 ? p - 1 : 0;  // local blocks: [p-1, p]
+      if (cfg_.log_stride) {
+        std::uint32_t left[kMaxLog];
+        std::size_t n_left = 0;
+        for (std::uint64_t s = 1; s < nb && s <= p; s <<= 1) {
+          const std::size_t b = p - static_cast<std::size_t>(s);
+          if (b < local_lo) left[n_left++] = static_cast<std::uint32_t>(b);
+        }
+        while (n_left > 0) out.push_back(left[--n_left]);
+      }
+      for (std::size_t b = local_lo; b <= p; ++b) push(b);
+      return;
+    }
+
+    // Non-causal: pivot p = cur, local blocks p-1 and p+1 (cur itself skipped),
+    // log-stride p-s / p+s; the s = 1 entries coincide with the local ones.
+    const std::size_t p = std::min(cur, nb - 1);
+    std::uint32_t left[kMaxLog];
+    std::size_t n_left = 0;
+    if (p >= 1) left[n_left++] = static_cast<std::uint32_t>(p - 1);
+    if (cfg_.log_stride) {
+      for (std::uint64_t s = 2; s < nb && s <= p; s <<= 1) left[n_left++] = static_cast<std::uint32_t>(p - s);
+    }
+    while (n_left > 0) out.push_back(left[--n_left]);
+    if (p + 1 < nb) push(p + 1);
+    if (cfg_.log_stride) {
+      for (std::uint64_t s = 2; s < nb && p + s < nb; s <<= 1) push(p + static_cast<std::size_t>(s));
+    }
+  }
+
+  SparseConfig cfg_;
+  std::vector<std::size_t> globals_;  // sorted, unique
+};
+
+}  // namespace aether

@@ -1,0 +1,38 @@
+#pragma once
+/// \file workspace.hpp
+/// `Workspace<T>`: the scratch memory of one attention call, reusable across
+/// calls so that steady-state prefill and decode allocate nothing.
+
+#include <aether/sparse_pattern.hpp>
+
+#include <Eigen/Core>
+
+#include <cstddef>
+#include <vector>
+
+namespace aether {
+
+/// Scratch buffers for the attention kernels. Kernels grow them on demand (an
+/// allocation only when a call needs more than any earlier call), so a
+/// workspace reused across calls stops allocating after the first.
+///
+/// Ownership: owned by the caller; pass one per thread. Thread safety: not
+/// shareable between concurrent calls (that is why it is explicit, not hidden
+/// inside the const kernels).
+template <class T>
+class Workspace {
+ public:
+  Candidates candidates;  ///< candidate lists of the current query
+  /// Aligned score rows (`group * pitch` values).
+  std::vector<T, Eigen::aligned_allocator<T>> scores;
+  /// Landmark means `(blocks, kv_heads, dim)` computed by a prefill call.
+  std::vector<T, Eigen::aligned_allocator<T>> landmark_keys, landmark_values;
+
+  /// Ensures room for `score_values` scores without reallocating later.
+  T* score_buffer(std::size_t score_values) {
+    if (scores.size() < score_values) scores.resize(score_values);
+    return scores.data();
+  }
+};
+
+}  // namespace aether
