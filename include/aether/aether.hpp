@@ -1,0 +1,23 @@
+#pragma once
+/// \file aether.hpp
+/// Umbrella header: everything in namespace `aether`.
+///
+/// Components (one concept per header):
+/// - error.hpp            `Error`, `Errc`
+/// - tensor.hpp           `Tensor3<T>`, `Tensor3View<T>`, `view_of`
+/// - sparse_pattern.hpp   `SparseConfig`, `SparsePattern`, `Candidates`
+/// - workspace.hpp        `Workspace<T>` (reusable scratch)
+/// - dense_attention.hpp  `dense_attention`, `dense_decode`
+/// - sparse_attention.hpp `SparseAttention<T>`
+/// - kv_cache.hpp         `KvCache<T, Storage>`, `KvCacheF16`
+/// - temporal_head.hpp    `TemporalHeadConfig`, `TemporalHead<T>`
+/// - rvne.hpp             `rvne::Header`, `rvne::Blob`, `rvne::parse`, ...
+
+#include <aether/dense_attention.hpp>
+#include <aether/error.hpp>
+#include <aether/kv_cache.hpp>
+#include <aether/sparse_attention.hpp>
+#include <aether/sparse_pattern.hpp>
+#include <aether/temporal_head.hpp>
+#include <aether/tensor.hpp>
+#include <aether/workspace.hpp>

@@ -1,0 +1,154 @@
+#pragma once
+/// \file temporal_head.hpp
+/// The AETHER temporal head: attention over caller-projected Q/K/V with a
+/// dense or sparse GQA backend, as a prefill (`forward`) or frame by frame
+/// (`step` against a `KvCache`).
+
+#include <aether/dense_attention.hpp>
+#include <aether/error.hpp>
+#include <aether/kv_cache.hpp>
+#include <aether/sparse_attention.hpp>
+#include <aether/tensor.hpp>
+#include <aether/workspace.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace aether {
+
+/// Attention backend of a temporal head.
+enum class Backend {
+  Dense,      ///< exact attention over every (causal) key
+  SparseGqa,  ///< `SparseAttention` (window + log-stride + landmarks + globals)
+};
+
+/// Temporal head options, grouped (the reference's constructor arguments).
+struct TemporalHeadConfig {
+  Backend backend = Backend::SparseGqa;
+  std::size_t q_heads = 4;
+  std::size_t kv_heads = 1;
+  std::size_t head_dim = 32;
+  std::size_t window = 32;
+  std::size_t block_size = 16;
+  bool causal = true;
+  std::vector<std::size_t> global_tokens = {0};
+  bool log_stride = true;
+  bool landmarks = true;
+
+  /// AETHER default: sparse, q 4, kv 1, d 32, W 32, B 16, causal, globals {0}.
+  static TemporalHeadConfig aether_default() { return TemporalHeadConfig{}; }
+
+  /// The sparse kernel configuration these options describe.
+  SparseConfig sparse_config() const {
+    SparseConfig c;
+    c.window = window;
+    c.block_size = block_size;
+    c.global_tokens = global_tokens;
+    c.causal = causal;
+    c.log_stride = log_stride;
+    c.landmarks = landmarks;
+    return c;
+  }
+
+  /// Throws `Errc::invalid_config` naming the first bad field.
+  void validate() const {
+    auto bad = [](const std::string& what) { detail::fail(Errc::invalid_config, "TemporalHeadConfig." + what); };
+    if (q_heads == 0) bad("q_heads is 0");
+    if (kv_heads == 0) bad("kv_heads is 0");
+    if (head_dim == 0) bad("head_dim is 0");
+    if (block_size == 0) bad("block_size is 0");
+    if (q_heads % kv_heads != 0) {
+      bad("q_heads " + std::to_string(q_heads) + " is not divisible by kv_heads " + std::to_string(kv_heads));
+    }
+  }
+};
+
+/// A temporal head over caller-projected Q `(n, q_heads, head_dim)` and K, V
+/// `(n, kv_heads, head_dim)`.
+///
+/// Thread safety: immutable after construction; `forward` and `step` may run
+/// concurrently as long as each `step` has its own cache (and workspace).
+template <class T>
+class TemporalHead {
+ public:
+  using value_type = T;
+
+  /// Validates `cfg` (throws `Errc::invalid_config`).
+  explicit TemporalHead(TemporalHeadConfig cfg) : cfg_((cfg.validate(), std::move(cfg))) {
+    if (cfg_.backend == Backend::SparseGqa) sparse_.emplace(cfg_.sparse_config());
+  }
+
+  const TemporalHeadConfig& config() const noexcept { return cfg_; }
+
+  /// Prefill over the whole window. Throws `Errc::shape_mismatch` when the
+  /// shapes do not match the configuration.
+  Tensor3<T> forward(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v) const {
+    check_heads("forward", q, k, v);
+    if (sparse_) return sparse_->forward(q, k, v);
+    return dense_attention(q, k, v, cfg_.causal);
+  }
+
+  /// A cache sized for this head (also for the dense backend, whose decode is
+  /// O(T) per step).
+  KvCache<T> make_cache(std::size_t capacity) const {
+    return KvCache<T>(capacity, cfg_.kv_heads, cfg_.head_dim, cfg_.block_size);
+  }
+
+  /// One streaming step: appends `k1`, `v1` to `cache`, then attends the new
+  /// token's `q1` (each `(1, heads, head_dim)`) over the cache with the causal
+  /// pattern. Throws `Errc::invalid_argument` for multi-token input,
+  /// `Errc::shape_mismatch` for shapes off the configuration,
+  /// `Errc::cache_full` when the cache is full (the cache is then unchanged).
+  template <class S>
+  Tensor3<T> step(Tensor3View<const T> q1, Tensor3View<const T> k1, Tensor3View<const T> v1,
+                  KvCache<T, S>& cache) const {
+    Workspace<T> ws;
+    Tensor3<T> out(1, cfg_.q_heads, cfg_.head_dim);
+    step(q1, k1, v1, cache, out, ws);
+    return out;
+  }
+
+  /// `step` into a caller view with a reusable workspace (allocation-free in
+  /// steady state).
+  template <class S>
+  void step(Tensor3View<const T> q1, Tensor3View<const T> k1, Tensor3View<const T> v1, KvCache<T, S>& cache,
+            Tensor3View<T> out, Workspace<T>& ws) const {
+    if (q1.seq() != 1 || k1.seq() != 1 || v1.seq() != 1) {
+      detail::fail(Errc::invalid_argument, "TemporalHead::step takes one token; got q " + detail::shape_str(q1) +
+                                               ", k " + detail::shape_str(k1) + ", v " + detail::shape_str(v1));
+    }
+    check_heads("step", q1, k1, v1);
+    if (cache.kv_heads() != cfg_.kv_heads || cache.dim() != cfg_.head_dim || cache.block_size() != cfg_.block_size) {
+      detail::fail(Errc::shape_mismatch, "TemporalHead::step: cache (kv_heads " + std::to_string(cache.kv_heads()) +
+                                             ", dim " + std::to_string(cache.dim()) + ", block_size " +
+                                             std::to_string(cache.block_size()) + ") does not match the head");
+    }
+    detail::check_out("TemporalHead::step", q1, out);
+    cache.append(k1, v1);
+    if (sparse_) {
+      sparse_->decode(q1, cache, out, ws);
+    } else {
+      dense_decode(q1, cache, out, ws);
+    }
+  }
+
+ private:
+  void check_heads(const char* op, const Tensor3View<const T>& q, const Tensor3View<const T>& k,
+                   const Tensor3View<const T>& v) const {
+    if (q.heads() != cfg_.q_heads || k.heads() != cfg_.kv_heads || v.heads() != cfg_.kv_heads ||
+        q.dim() != cfg_.head_dim || k.dim() != cfg_.head_dim || v.dim() != cfg_.head_dim) {
+      detail::fail(Errc::shape_mismatch, std::string("TemporalHead::") + op + ": q " + detail::shape_str(q) + ", k " +
+                                             detail::shape_str(k) + ", v " + detail::shape_str(v) +
+                                             " do not match q_heads " + std::to_string(cfg_.q_heads) + ", kv_heads " +
+                                             std::to_string(cfg_.kv_heads) + ", head_dim " +
+                                             std::to_string(cfg_.head_dim));
+    }
+  }
+
+  TemporalHeadConfig cfg_;
+  std::optional<SparseAttention<T>> sparse_;
+};
+
+}  // namespace aether
