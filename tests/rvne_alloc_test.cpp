@@ -1,0 +1,167 @@
+// Proves that a hostile weights_len cannot make the .rvne reader allocate:
+// this binary replaces the global operator new/delete with counting versions
+// (hence its own executable), and measures every allocation made while the
+// parser or read_file handles a 28-byte blob that claims up to 4 GiB.
+
+#include <aether/rvne.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <new>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::atomic<bool> g_counting{false};
+std::atomic<std::uint64_t> g_count{0};
+std::atomic<std::uint64_t> g_total{0};
+std::atomic<std::uint64_t> g_largest{0};
+
+void* counted_alloc(std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) {
+    g_count.fetch_add(1, std::memory_order_relaxed);
+    g_total.fetch_add(n, std::memory_order_relaxed);
+    std::uint64_t prev = g_largest.load(std::memory_order_relaxed);
+    while (n > prev && !g_largest.compare_exchange_weak(prev, n, std::memory_order_relaxed)) {
+    }
+  }
+  return std::malloc(n == 0 ? 1 : n);
+}
+
+// RAII window during which allocations are counted.
+struct Counting {
+  Counting() {
+    g_count = 0;
+    g_total = 0;
+    g_largest = 0;
+    g_counting = true;
+  }
+  ~Counting() { g_counting = false; }
+};
+
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (void* p = counted_alloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+  if (void* p = counted_alloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace {
+
+namespace rvne = aether::rvne;
+using aether::Errc;
+
+// A 28-byte blob: valid header fields, the given weights_len, correct CRC.
+std::vector<std::uint8_t> hostile(std::uint32_t weights_len) {
+  rvne::Header h = rvne::Header::aether_default();
+  std::vector<std::uint8_t> b(28);
+  rvne::detail::encode_header(h, weights_len, b.data());
+  rvne::detail::store_u32(b.data() + 24, rvne::crc32(b.data(), 24));
+  return b;
+}
+
+constexpr std::uint32_t kHostileLens[] = {0xFFFFFFFFu, 0xFFFFFFFCu, 0xFFFFFFE4u, 0x7FFFFFFFu, 41216u};
+
+TEST(RvneAlloc, CounterSeesAllocations) {
+  // Positive control: a valid blob must allocate at least its weights, so a
+  // broken counter cannot make the tests below pass vacuously.
+  const std::vector<std::uint8_t> good = rvne::serialize(rvne::init_random(rvne::Header::aether_default()));
+  std::uint64_t largest = 0;
+  {
+    Counting c;
+    const rvne::Blob b = rvne::parse(good.data(), good.size());
+    largest = g_largest;
+  }
+  EXPECT_GE(largest, 41216u);
+}
+
+TEST(RvneAlloc, NonThrowingParserNeverAllocates) {
+  for (std::uint32_t wl : kHostileLens) {
+    const std::vector<std::uint8_t> b = hostile(wl);
+    rvne::ParseResult r;
+    std::uint64_t count = 0;
+    {
+      Counting c;
+      r = rvne::try_parse(b.data(), b.size());
+      count = g_count;
+    }
+    EXPECT_EQ(r.code, Errc::truncated) << wl << ": " << r.message;
+    EXPECT_EQ(count, 0u) << "weights_len " << wl;
+  }
+}
+
+TEST(RvneAlloc, ThrowingParserAllocatesOnlyTheMessage) {
+  for (std::uint32_t wl : kHostileLens) {
+    const std::vector<std::uint8_t> b = hostile(wl);
+    Errc code = Errc::ok;
+    std::uint64_t total = 0, largest = 0;
+    {
+      Counting c;
+      try {
+        (void)rvne::parse(b.data(), b.size());
+      } catch (const aether::Error& e) {
+        code = e.code();
+      }
+      total = g_total;
+      largest = g_largest;
+    }
+    EXPECT_EQ(code, Errc::truncated);
+    // The what() string (well under 256 bytes) is all that may be allocated;
+    // in particular nothing of the order of weights_len.
+    EXPECT_LE(largest, 256u) << "weights_len " << wl;
+    EXPECT_LE(total, 1024u) << "weights_len " << wl;
+  }
+}
+
+TEST(RvneAlloc, ReadFileChecksTheSizeBeforeAllocating) {
+  std::random_device rd;
+  const auto dir = std::filesystem::temp_directory_path() / ("aether_rvne_alloc_" + std::to_string(rd()));
+  std::filesystem::create_directories(dir);
+  for (std::uint32_t wl : kHostileLens) {
+    const std::vector<std::uint8_t> b = hostile(wl);
+    const auto p = dir / "hostile.rvne";
+    {
+      std::ofstream f(p, std::ios::binary | std::ios::trunc);
+      f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    }
+    Errc code = Errc::ok;
+    std::uint64_t largest = 0;
+    {
+      Counting c;
+      try {
+        (void)rvne::read_file(p);
+      } catch (const aether::Error& e) {
+        code = e.code();
+      }
+      largest = g_largest;
+    }
+    EXPECT_EQ(code, Errc::truncated);
+    // Stream buffer, path strings and the message: a bounded amount that
+    // does not depend on weights_len (here at most 41216 bytes would be a leak).
+    EXPECT_LT(largest, 32u * 1024u) << "weights_len " << wl;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
