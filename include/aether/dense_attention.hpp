@@ -26,6 +26,16 @@ namespace detail {
 constexpr Eigen::Index kDenseQueryTile = 64;
 constexpr Eigen::Index kDenseKeyTile = 128;
 
+/// Sets the entries of score tile `s` (rows from query i0, cols from key j0)
+/// whose key lies after the query (j > i) to `value`.
+template <class Tile, class T>
+void mask_upper(Tile& s, Eigen::Index i0, Eigen::Index j0, T value) {
+  for (Eigen::Index r = 0; r < s.rows(); ++r) {
+    const Eigen::Index first_masked = std::max<Eigen::Index>(0, i0 + r + 1 - j0);
+    if (first_masked < s.cols()) s.row(r).tail(s.cols() - first_masked).setConstant(value);
+  }
+}
+
 /// Dense attention of one query head over one kv head, tile by tile.
 /// `Qh`, `Kh`, `Vh`, `Oh`: strided row-major maps `[n, d]`.
 /// Cost O(n^2 d) (half that when causal); memory O(tile^2) on the stack.
@@ -50,18 +60,14 @@ void dense_head(const QMap& Qh, const KMap& Kh, const KMap& Vh, OMap& Oh, bool c
       const Eigen::Index cols = std::min(kDenseKeyTile, kend - j0);
       auto s = S.topLeftCorner(rows, cols);
       s.noalias() = (Qh.middleRows(i0, rows) * Kh.middleRows(j0, cols).transpose()) * scale;
-      if (causal && j0 + cols > i0) {  // tile crosses the diagonal: mask j > i
-        for (Eigen::Index r = 0; r < rows; ++r) {
-          const Eigen::Index first_masked = std::max<Eigen::Index>(0, i0 + r + 1 - j0);
-          if (first_masked < cols) s.row(r).tail(cols - first_masked).setConstant(neg_inf);
-        }
-      }
+      if (causal && j0 + cols > i0) mask_upper(s, i0, j0, neg_inf);  // tile crosses the diagonal
       // Online softmax: rescale what was accumulated to the new row maxima.
       m_new.head(rows) = m.head(rows).max(s.rowwise().maxCoeff().array());
       alpha.head(rows) = (m.head(rows) - m_new.head(rows)).exp();
       m.head(rows) = m_new.head(rows);
       s.array().colwise() -= m.head(rows);
-      s.array() = s.array().exp();
+      s.array() = softmax_exp(s.array(), T(0), T(1));
+      if (causal && j0 + cols > i0) mask_upper(s, i0, j0, T(0));  // masked weights are exactly 0
       l.head(rows) = l.head(rows) * alpha.head(rows) + s.rowwise().sum().array();
       O.topRows(rows).array().colwise() *= alpha.head(rows);
       O.topRows(rows).noalias() += s * Vh.middleRows(j0, cols);
