@@ -1,0 +1,337 @@
+// bench_speedup: the seed's N = 64 .. 1024 speedup curve (2048 .. 16384 with
+// --long), every path on identical deterministic inputs, 4 query heads x 32.
+//
+//   naive_dense      the reference's naive scalar causal attention (baseline, kept here)
+//   dense            aether::dense_attention (Eigen tiles, online softmax)
+//   sparse           TemporalHead<float>::forward, seed config (MHA, W16 B32)
+//   sparse_raw       SparseAttention<float>::forward, same SparseConfig (wrapper cost)
+//   sparse_mqa_seed  4 query heads over 1 kv head, W16 B32
+//   sparse_mqa_def   TemporalHeadConfig::aether_default() (MQA, W32 B16)
+//   decode_mha       SparseAttention::decode of the newest token at T = N, seed MHA
+//   decode_mqa       the same for the AETHER default (MQA)
+//   append_mqa       KvCache::append of one token (AETHER default cache)
+//
+// Google Benchmark flags work as usual (--benchmark_filter, --benchmark_format,
+// --benchmark_out, --benchmark_repetitions, ...). Own flags, removed before
+// benchmark::Initialize:
+//   --wall        summary from wall-clock time instead of CPU time
+//   --long        add N = 2048 .. 16384 (naive_dense capped at 4096, dense at 8192)
+//   --csv=PATH    summary CSV path (default: bench_speedup.csv next to
+//                 --benchmark_out, else in the working directory)
+//
+// After the run it prints the seed-style table, the 64 -> 1024 growth check
+// and the acceptance checks (to stdout, or stderr when --benchmark_format is
+// not console so that stdout stays valid JSON/CSV).
+
+#include "bench_common.hpp"
+
+#include <aether/aether.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace {
+
+using aether::Tensor3;
+using aether_bench::Inputs;
+using aether_bench::kHeadDim;
+using aether_bench::kQHeads;
+
+// ---------------------------------------------------------------------------
+// The baseline: the reference's naive dense attention, kept in the bench.
+// Scalar, causal; for each head and query row: pass 1 computes the scores
+// q.k * scale over j <= i and their max, pass 2 computes exp(s - max), their
+// sum and the weighted sum of v, then divides. Plain loops, no Eigen. Built
+// with the project's normal flags (no -ffast-math), so gcc keeps the float dot
+// product a scalar reduction, as in the reference.
+// ---------------------------------------------------------------------------
+Tensor3<float> naive_dense(const Tensor3<float>& q, const Tensor3<float>& k, const Tensor3<float>& v) {
+  const std::size_t n = q.seq(), heads = q.heads(), d = q.dim();
+  Tensor3<float> out(n, heads, d);
+  std::vector<float> scores(n);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  for (std::size_t h = 0; h < heads; ++h) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* qi = q.data() + (i * heads + h) * d;
+      float max_score = -std::numeric_limits<float>::infinity();
+      for (std::size_t j = 0; j <= i; ++j) {
+        const float* kj = k.data() + (j * heads + h) * d;
+        float s = 0.0f;
+        for (std::size_t e = 0; e < d; ++e) s += qi[e] * kj[e];
+        s *= scale;
+        scores[j] = s;
+        if (s > max_score) max_score = s;
+      }
+      float* oi = out.data() + (i * heads + h) * d;
+      float sum = 0.0f;
+      for (std::size_t j = 0; j <= i; ++j) {
+        const float w = std::exp(scores[j] - max_score);
+        sum += w;
+        const float* vj = v.data() + (j * heads + h) * d;
+        for (std::size_t e = 0; e < d; ++e) oi[e] += w * vj[e];
+      }
+      for (std::size_t e = 0; e < d; ++e) oi[e] /= sum;
+    }
+  }
+  return out;
+}
+
+void set_counters(benchmark::State& state, std::int64_t n, std::int64_t tokens_per_iteration) {
+  state.SetComplexityN(n);
+  state.counters["tokens/s"] =
+      benchmark::Counter(static_cast<double>(tokens_per_iteration), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bm_naive_dense(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const Inputs in(n, kQHeads, kQHeads, kHeadDim);
+  for (auto _ : state) {
+    Tensor3<float> o = naive_dense(in.q, in.k, in.v);
+    benchmark::DoNotOptimize(o.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, state.range(0), state.range(0));
+}
+
+void bm_dense(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const Inputs in(n, kQHeads, kQHeads, kHeadDim);
+  for (auto _ : state) {
+    Tensor3<float> o = aether::dense_attention(in.q, in.k, in.v, /*causal=*/true);
+    benchmark::DoNotOptimize(o.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, state.range(0), state.range(0));
+}
+
+void run_head(benchmark::State& state, const aether::TemporalHeadConfig& cfg) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const Inputs in(n, cfg.q_heads, cfg.kv_heads, cfg.head_dim);
+  const aether::TemporalHead<float> head(cfg);
+  for (auto _ : state) {
+    Tensor3<float> o = head.forward(in.q, in.k, in.v);
+    benchmark::DoNotOptimize(o.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, state.range(0), state.range(0));
+}
+
+void bm_sparse(benchmark::State& state) { run_head(state, aether_bench::seed_head_config(/*kv_heads=*/kQHeads)); }
+void bm_sparse_mqa_seed(benchmark::State& state) { run_head(state, aether_bench::seed_head_config(/*kv_heads=*/1)); }
+void bm_sparse_mqa_def(benchmark::State& state) { run_head(state, aether::TemporalHeadConfig::aether_default()); }
+
+void bm_sparse_raw(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const Inputs in(n, kQHeads, kQHeads, kHeadDim);
+  const aether::SparseAttention<float> attn(aether_bench::seed_sparse_config());
+  for (auto _ : state) {
+    Tensor3<float> o = attn.forward(in.q, in.k, in.v);
+    benchmark::DoNotOptimize(o.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, state.range(0), state.range(0));
+}
+
+// One streaming step's attention at length T: the cache holds tokens
+// 0 .. T-1 (the same inputs as the prefill) and every iteration decodes the
+// newest token into a caller view with a reused workspace. Appending is
+// measured separately (append_mqa).
+void run_decode(benchmark::State& state, const aether::TemporalHeadConfig& cfg) {
+  const auto t = static_cast<std::size_t>(state.range(0));
+  const Inputs in(t, cfg.q_heads, cfg.kv_heads, cfg.head_dim);
+  const aether::SparseAttention<float> attn(cfg.sparse_config());
+  aether::KvCache<float> cache(t, cfg.kv_heads, cfg.head_dim, cfg.block_size);
+  cache.append_all(in.k, in.v);
+  const aether::Tensor3View<const float> q1 = in.q.view().slice(t - 1, 1);
+  Tensor3<float> out(1, cfg.q_heads, cfg.head_dim);
+  aether::Workspace<float> ws;
+  attn.decode(q1, cache, out.view(), ws);  // sizes the workspace
+  for (auto _ : state) {
+    attn.decode(q1, cache, out.view(), ws);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, state.range(0), 1);
+}
+
+void bm_decode_mha(benchmark::State& state) { run_decode(state, aether_bench::seed_head_config(/*kv_heads=*/kQHeads)); }
+void bm_decode_mqa(benchmark::State& state) { run_decode(state, aether::TemporalHeadConfig::aether_default()); }
+
+// KvCache::append of one token (AETHER default: kv 1, d 32, B 16), including
+// the landmark update every 16th token; the cache is cleared (O(1)) when full.
+void bm_append_mqa(benchmark::State& state) {
+  const auto cfg = aether::TemporalHeadConfig::aether_default();
+  constexpr std::size_t kCapacity = 4096;
+  const Inputs in(kCapacity, cfg.q_heads, cfg.kv_heads, cfg.head_dim);
+  aether::KvCache<float> cache(kCapacity, cfg.kv_heads, cfg.head_dim, cfg.block_size);
+  for (auto _ : state) {
+    if (cache.full()) cache.clear();
+    const std::size_t t = cache.size();
+    cache.append(in.k.view().slice(t, 1), in.v.view().slice(t, 1));
+    benchmark::ClobberMemory();
+  }
+  state.counters["tokens/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+std::vector<std::int64_t> sizes(std::int64_t cap, bool long_run) {
+  std::vector<std::int64_t> out;
+  const std::int64_t last = long_run ? std::min<std::int64_t>(cap, 16384) : 1024;
+  for (std::int64_t n = 64; n <= last; n *= 2) out.push_back(n);
+  return out;
+}
+
+void register_all(bool long_run) {
+  struct Family {
+    const char* name;
+    void (*fn)(benchmark::State&);
+    benchmark::BigO big_o;
+    std::int64_t cap;  // largest N in the --long set
+  };
+  const Family families[] = {
+      {"naive_dense", bm_naive_dense, benchmark::oNSquared, 4096},
+      {"dense", bm_dense, benchmark::oNSquared, 8192},
+      {"sparse", bm_sparse, benchmark::oNLogN, 16384},
+      {"sparse_raw", bm_sparse_raw, benchmark::oNLogN, 16384},
+      {"sparse_mqa_seed", bm_sparse_mqa_seed, benchmark::oNLogN, 16384},
+      {"sparse_mqa_def", bm_sparse_mqa_def, benchmark::oNLogN, 16384},
+      {"decode_mha", bm_decode_mha, benchmark::oLogN, 16384},
+      {"decode_mqa", bm_decode_mqa, benchmark::oLogN, 16384},
+  };
+  for (const Family& f : families) {
+    auto* b = benchmark::RegisterBenchmark(f.name, f.fn);
+    for (std::int64_t n : sizes(f.cap, long_run)) b->Arg(n);
+    b->Complexity(f.big_o)->Unit(f.big_o == benchmark::oLogN ? benchmark::kNanosecond : benchmark::kMicrosecond);
+  }
+  benchmark::RegisterBenchmark("append_mqa", bm_append_mqa)->Unit(benchmark::kNanosecond);
+}
+
+double ratio(double num, double den) { return (std::isnan(num) || std::isnan(den) || den <= 0) ? std::nan("") : num / den; }
+
+/// Max |naive - dense| at a small N: the baseline computes the same function.
+double baseline_check() {
+  const Inputs in(256, kQHeads, kQHeads, kHeadDim);
+  const Tensor3<float> a = naive_dense(in.q, in.k, in.v);
+  const Tensor3<float> b = aether::dense_attention(in.q, in.k, in.v, /*causal=*/true);
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double(a.data()[i]) - b.data()[i]));
+  return worst;
+}
+
+void summarize(const aether_bench::Results& r, std::ostream& os, const std::string& csv, bool wall, bool long_run,
+               double baseline_diff) {
+  using aether_bench::fmt;
+  const std::vector<std::int64_t> ns = sizes(16384, long_run);
+  auto ms = [&](const char* f, std::int64_t n) { return r.ns(f, n) * 1e-6; };
+  auto us = [&](const char* f, std::int64_t n) { return r.ns(f, n) * 1e-3; };
+
+  os << "\n=== bench_speedup summary: " << aether_bench::build_flavour() << ", " << aether_bench::isa_summary()
+     << ", 4 q heads x 32, " << (wall ? "wall" : "CPU") << " time per call (median if repeated) ===\n"
+     << "naive_dense vs dense max |diff| at N=256: " << baseline_diff << "\n\n";
+  os << "     N | naive ms |  dense ms | sparse ms | raw ms    | x naive | x dense | mqa W16B32 ms | mqa x MHA | "
+        "mqa W32B16 ms | dec MHA us | dec MQA us\n";
+  os << "-------+----------+-----------+-----------+-----------+---------+---------+---------------+-----------+"
+        "---------------+------------+-----------\n";
+  std::ofstream out(csv);
+  out << "n,naive_dense_ms,dense_ms,sparse_ms,sparse_raw_ms,sparse_mqa_seed_ms,sparse_mqa_def_ms,decode_mha_us,"
+         "decode_mqa_us,speedup_vs_naive,speedup_vs_dense,mqa_speedup_vs_mha\n";
+  for (std::int64_t n : ns) {
+    const double nv = ms("naive_dense", n), de = ms("dense", n), sp = ms("sparse", n), raw = ms("sparse_raw", n);
+    const double mq = ms("sparse_mqa_seed", n), md = ms("sparse_mqa_def", n);
+    const double dh = us("decode_mha", n), dq = us("decode_mqa", n);
+    if (std::isnan(nv) && std::isnan(de) && std::isnan(sp) && std::isnan(raw) && std::isnan(mq) && std::isnan(md) &&
+        std::isnan(dh) && std::isnan(dq)) {
+      continue;
+    }
+    const double xn = ratio(nv, sp), xd = ratio(de, sp), xm = ratio(sp, mq);
+    os << fmt(double(n), 6, 0) << " |" << fmt(nv, 9, 3) << " |" << fmt(de, 10, 4) << " |" << fmt(sp, 10, 4) << " |"
+       << fmt(raw, 10, 4) << " |" << fmt(xn, 8, 1) << " |" << fmt(xd, 8, 2) << " |" << fmt(mq, 14, 4) << " |"
+       << fmt(xm, 10, 2) << " |" << fmt(md, 14, 4) << " |" << fmt(dh, 11, 3) << " |" << fmt(dq, 10, 3) << "\n";
+    using aether_bench::cell;
+    out << n << "," << cell(nv) << "," << cell(de) << "," << cell(sp) << "," << cell(raw) << "," << cell(mq) << ","
+        << cell(md) << "," << cell(dh) << "," << cell(dq) << "," << cell(xn) << "," << cell(xd) << "," << cell(xm)
+        << "\n";
+  }
+  os << "(x naive = naive/sparse, x dense = dense/sparse, mqa x MHA = sparse/mqa W16B32; decode = attention of the "
+        "newest token at T = N)\n";
+  if (const auto ac = r.ns("append_mqa", 0); !std::isnan(ac)) {
+    os << "append one token (AETHER default cache): " << fmt(ac, 0, 1) << " ns\n";
+  }
+
+  os << "\nGrowth 64 -> 1024 (N ratio 16; linear = 16, N log N = 26.7, quadratic = 256):\n";
+  const char* paths[] = {"naive_dense", "dense", "sparse", "sparse_raw", "sparse_mqa_seed", "sparse_mqa_def",
+                         "decode_mha", "decode_mqa"};
+  for (const char* p : paths) {
+    const double g = ratio(r.ns(p, 1024), r.ns(p, 64));
+    if (std::isnan(g)) continue;
+    os << "  " << p << std::string(16 - std::string(p).size(), ' ') << " time(1024)/time(64) = " << fmt(g, 8, 1)
+       << "  (~ N^" << fmt(std::log(g) / std::log(16.0), 0, 2) << ")\n";
+  }
+
+  // The project's acceptance criteria (ratios from this run).
+  os << "\nAcceptance (" << aether_bench::build_flavour() << "):\n";
+  auto check = [&](const std::string& what, double value, double need) {
+    if (std::isnan(value)) {
+      os << "  [skip] " << what << ": not measured\n";
+      return;
+    }
+    os << "  [" << (value >= need ? "PASS" : "FAIL") << "] " << what << ": " << fmt(value, 0, 2) << "x (need >= "
+       << fmt(need, 0, 2) << "x)\n";
+  };
+#if AETHER_BENCH_NATIVE
+  const double need_naive = 150;
+#else
+  const double need_naive = 100;
+#endif
+  check("sparse vs naive_dense at N=1024", ratio(r.ns("naive_dense", 1024), r.ns("sparse", 1024)), need_naive);
+  check("dense vs naive_dense at N=1024", ratio(r.ns("naive_dense", 1024), r.ns("dense", 1024)), 10);
+  double worst_dense = std::numeric_limits<double>::infinity();
+  std::int64_t worst_n = 0;
+  for (std::int64_t n : ns) {
+    const double x = ratio(r.ns("naive_dense", n), r.ns("dense", n));
+    if (!std::isnan(x) && x < worst_dense) worst_dense = x, worst_n = n;
+  }
+  if (worst_n != 0) check("dense vs naive_dense, worst N (" + std::to_string(worst_n) + ")", worst_dense, 10);
+  for (std::int64_t n : ns) {
+    if (n < 256) continue;
+    const double x = ratio(r.ns("dense", n), r.ns("sparse", n));
+    if (!std::isnan(x)) check("sparse faster than dense at N=" + std::to_string(n), x, n == 1024 ? 5.0 : 1.0);
+  }
+  check("sparse_mqa (W16 B32) vs sparse MHA at N=1024", ratio(r.ns("sparse", 1024), r.ns("sparse_mqa_seed", 1024)),
+        1.25);
+  os << "\nCSV: " << csv << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool long_run = aether_bench::take_flag(argc, argv, "--long");
+  const bool wall = aether_bench::take_flag(argc, argv, "--wall");
+  const std::string csv_flag = aether_bench::take_value(argc, argv, "--csv");
+  const std::string bench_out = aether_bench::peek_value(argc, argv, "--benchmark_out");
+  const std::string format = aether_bench::peek_value(argc, argv, "--benchmark_format");
+
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  register_all(long_run);
+
+  const double baseline_diff = baseline_check();
+  aether_bench::RecordingReporter reporter(benchmark::CreateDefaultDisplayReporter());
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  const aether_bench::Results results(reporter.runs(), wall);
+  if (results.empty()) return 0;  // e.g. --benchmark_list_tests
+  std::ostream& os = (format.empty() || format == "console") ? std::cout : std::cerr;
+  summarize(results, os, aether_bench::csv_path(csv_flag, bench_out, "bench_speedup.csv"), wall, long_run,
+            baseline_diff);
+  return 0;
+}
