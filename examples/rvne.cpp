@@ -246,8 +246,9 @@ int cmd_info(int argc, char** argv) {
     } else {
       std::snprintf(where, sizeof where, "classifier");
     }
-    std::printf("  %-11s %s  [%llu][%llu]  offset %llu\n", where, m.name, static_cast<unsigned long long>(m.rows),
-                static_cast<unsigned long long>(m.cols), static_cast<unsigned long long>(m.offset));
+    const std::string shape = "[" + std::to_string(m.rows) + "][" + std::to_string(m.cols) + "]";
+    std::printf("  %-11s %s  %-13s offset %llu\n", where, m.name, shape.c_str(),
+                static_cast<unsigned long long>(m.offset));
   }
   return kExitOk;
 }

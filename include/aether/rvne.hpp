@@ -36,7 +36,6 @@
 #include <aether/error.hpp>
 #include <aether/half.hpp>
 
-#include <array>
 #include <chrono>
 #include <climits>
 #include <cstdarg>
@@ -44,6 +43,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -789,8 +789,10 @@ inline Blob read_file(const std::filesystem::path& path) {
   }
   const detail::RawHeader raw = detail::decode_header(head);
   if (!detail::check_prefix(raw, size, r)) detail::throw_result(r, where);
-  if (raw.weights_len > std::numeric_limits<std::size_t>::max()) {
-    aether::detail::fail(Errc::io_error, where + "weights do not fit in this platform's address space");
+  if constexpr (std::numeric_limits<std::size_t>::max() < kMaxWeightsLen) {  // 32-bit hosts only
+    if (raw.weights_len > std::numeric_limits<std::size_t>::max() - kMinBlobSize) {
+      aether::detail::fail(Errc::io_error, where + "weights do not fit in this platform's address space");
+    }
   }
   Blob b;
   b.header = raw.header;
@@ -825,15 +827,23 @@ inline std::FILE* open_exclusive(const std::filesystem::path& p) noexcept {
 /// temporary in the same directory, flushes it (fsync on POSIX) and renames it
 /// over `path`. Readers see either the old file or the complete new one. On
 /// any failure the temporary is removed and io_error is thrown. Concurrent
-/// writers to the same path are safe (last rename wins).
+/// writers to the same path are safe (last rename wins). A symlink at `path`
+/// is replaced by the new file, not followed; the new file gets default
+/// permissions.
 inline void write_file(const std::filesystem::path& path, const Blob& blob) {
   const std::vector<std::uint8_t> bytes = serialize(blob);
   const std::string where = path.string() + ": ";
   if (path.filename().empty()) aether::detail::fail(Errc::io_error, where + "not a file name");
 
-  std::random_device rd;
-  std::uint64_t salt = (std::uint64_t{rd()} << 32) ^ rd() ^
-                       static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  // Unpredictable suffix; the exclusive open below makes collisions harmless.
+  std::uint64_t salt = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                       static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&bytes));
+  try {
+    std::random_device rd;
+    salt ^= (std::uint64_t{rd()} << 32) ^ rd();
+  } catch (const std::exception&) {
+    // No entropy source: the clock and address above still differ between calls.
+  }
   std::filesystem::path tmp;
   std::FILE* f = nullptr;
   for (int attempt = 0; attempt < 16 && f == nullptr; ++attempt) {
