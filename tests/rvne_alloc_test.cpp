@@ -164,4 +164,47 @@ TEST(RvneAlloc, ReadFileChecksTheSizeBeforeAllocating) {
   std::filesystem::remove_all(dir, ec);
 }
 
+TEST(RvneAlloc, ReadFileRejectsFilesLargerThanAnyBlobWithoutReadingThem) {
+  // Sparse files of 28 + 0xFFFFFFFF + 1 bytes and more: no weights_len can
+  // describe them, so rule 5 (or an earlier rule) fails on the size alone.
+  std::random_device rd;
+  const auto dir = std::filesystem::temp_directory_path() / ("aether_rvne_big_" + std::to_string(rd()));
+  std::filesystem::create_directories(dir);
+  const auto p = dir / "huge.rvne";
+  struct Case {
+    std::uint64_t size;
+    bool good_magic;
+    Errc want;
+  };
+  const Case cases[] = {{rvne::kMaxBlobSize + 1, true, Errc::trailing_bytes},
+                        {std::uint64_t{1} << 33, true, Errc::trailing_bytes},
+                        {rvne::kMaxBlobSize + 1, false, Errc::bad_magic}};
+  for (const Case& c : cases) {
+    std::vector<std::uint8_t> head = hostile(0xFFFFFFFFu);
+    if (!c.good_magic) head[0] ^= 0xFF;
+    {
+      std::ofstream f(p, std::ios::binary | std::ios::trunc);
+      f.write(reinterpret_cast<const char*>(head.data()), static_cast<std::streamsize>(head.size()));
+    }
+    std::error_code ec;
+    std::filesystem::resize_file(p, c.size, ec);
+    ASSERT_FALSE(ec) << "cannot create a sparse file of " << c.size << " bytes: " << ec.message();
+    Errc code = Errc::ok;
+    std::uint64_t largest = 0;
+    {
+      Counting counting;
+      try {
+        (void)rvne::read_file(p);
+      } catch (const aether::Error& e) {
+        code = e.code();
+      }
+      largest = g_largest;
+    }
+    EXPECT_EQ(code, c.want) << c.size;
+    EXPECT_LT(largest, 32u * 1024u) << c.size;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 }  // namespace

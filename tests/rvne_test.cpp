@@ -639,6 +639,11 @@ TEST(RvneWriter, RefusesHeadersFailingRule7) {
     b.weights.resize(16);
     expect_writer_refuses(b, Errc::invalid_header);
   }
+  rvne::Blob bad_dtype;
+  bad_dtype.header = good;
+  bad_dtype.header.dtype = static_cast<rvne::Dtype>(2);
+  bad_dtype.weights.resize(16);
+  expect_writer_refuses(bad_dtype, Errc::invalid_header);
   rvne::Blob odd;
   odd.header = good;
   odd.weights.resize(6);  // not a multiple of 4

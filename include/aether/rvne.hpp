@@ -408,10 +408,10 @@ inline void encode_header(const Header& h, std::uint32_t weights_len, std::uint8
   store_u32(out + kOffWeightsLen, weights_len);
 }
 
+/// Records a failure (always returns false, for `return reject(...)`).
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 3, 4)))
 #endif
-/// Records a failure (always returns false, for `return reject(...)`).
 inline bool reject(ParseResult& r, Errc code, const char* fmt, ...) noexcept {
   r.code = code;
   std::va_list args;
@@ -464,6 +464,9 @@ inline bool check_crc(std::uint32_t stored, std::uint32_t computed, ParseResult&
 
 /// Rule 7: the header's fields and weights_len on their own.
 inline bool check_fields(const Header& h, std::uint64_t weights_len, ParseResult& r) noexcept {
+  if (h.dtype != Dtype::f32 && h.dtype != Dtype::f16) {  // only reachable from a hand-made Header
+    return reject(r, Errc::invalid_header, "dtype %u (expected 0 = f32 or 1 = f16)", static_cast<unsigned>(h.dtype));
+  }
   struct Dim {
     const char* name;
     std::uint16_t value;
