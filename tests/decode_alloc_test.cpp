@@ -1,0 +1,334 @@
+// Steady-state decode allocates nothing (its own binary: this file replaces
+// the global allocation functions).
+//
+// Counted: every global operator new / new[] (all C++17 overloads, aligned and
+// nothrow included) AND the C allocator (malloc, calloc, realloc,
+// posix_memalign, aligned_alloc, memalign), because Eigen::aligned_allocator
+// (used by Workspace, KvCache and Tensor3) allocates with malloc, not new.
+// The C functions forward to glibc's __libc_* entry points.
+//
+// Checked, at the AETHER default (q 4, kv 1, d 32, W 32, B 16):
+// - SparseAttention::decode(q1, cache, out_view, ws) and
+//   TemporalHead::step(q1, k1, v1, cache, out, ws): after ONE warm-up step on a
+//   fresh cache, zero allocations for every further step up to the capacity;
+// - the same after a workspace was warmed by a step at the cache's capacity;
+// - dense_decode / TemporalHead(Backend::Dense)::step after warming.
+#include <aether/dense_attention.hpp>
+#include <aether/kv_cache.hpp>
+#include <aether/sparse_attention.hpp>
+#include <aether/temporal_head.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <random>
+#include <vector>
+
+// ---------------------------------------------------------------------------
+// Counting allocation functions.
+
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+}
+
+namespace counting {
+std::atomic<bool> enabled{false};
+std::atomic<long> news{0};     // operator new / new[]
+std::atomic<long> mallocs{0};  // C allocator (includes Eigen's aligned_malloc)
+// The first few counted allocations: step index and size, for the report.
+std::atomic<long> step{-1};
+struct Event {
+  long step;
+  std::size_t bytes;
+  bool is_new;
+};
+Event events[16];
+std::atomic<int> n_events{0};
+
+inline void note(std::size_t bytes, bool is_new) {
+  if (!enabled.load(std::memory_order_relaxed)) return;
+  (is_new ? news : mallocs).fetch_add(1, std::memory_order_relaxed);
+  const int e = n_events.fetch_add(1, std::memory_order_relaxed);
+  if (e < 16) events[e] = Event{step.load(std::memory_order_relaxed), bytes, is_new};
+}
+
+inline void* checked(void* p) {
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+struct Scope {
+  Scope() {
+    news = 0;
+    mallocs = 0;
+    n_events = 0;
+    step = -1;
+    enabled = true;
+  }
+  ~Scope() { enabled = false; }
+  long total() const { return news.load() + mallocs.load(); }
+};
+
+std::string report() {
+  std::string s = "operator new: " + std::to_string(news.load()) + ", malloc family: " + std::to_string(mallocs.load());
+  const int n = std::min(n_events.load(), 16);
+  for (int e = 0; e < n; ++e) {
+    s += "\n  #" + std::to_string(e) + " step " + std::to_string(events[e].step) + ": " +
+         (events[e].is_new ? "new " : "malloc ") + std::to_string(events[e].bytes) + " bytes";
+  }
+  return s;
+}
+}  // namespace counting
+
+extern "C" {
+void* malloc(std::size_t n) {
+  counting::note(n, false);
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t c, std::size_t n) {
+  counting::note(c * n, false);
+  return __libc_calloc(c, n);
+}
+void* realloc(void* p, std::size_t n) {
+  counting::note(n, false);
+  return __libc_realloc(p, n);
+}
+void free(void* p) { __libc_free(p); }
+int posix_memalign(void** out, std::size_t align, std::size_t n) {
+  counting::note(n, false);
+  void* p = __libc_memalign(align, n);
+  if (p == nullptr) return 12;  // ENOMEM
+  *out = p;
+  return 0;
+}
+void* aligned_alloc(std::size_t align, std::size_t n) {
+  counting::note(n, false);
+  return __libc_memalign(align, n);
+}
+void* memalign(std::size_t align, std::size_t n) {
+  counting::note(n, false);
+  return __libc_memalign(align, n);
+}
+}
+
+void* operator new(std::size_t n) {
+  counting::note(n, true);
+  return counting::checked(__libc_malloc(n == 0 ? 1 : n));
+}
+void* operator new[](std::size_t n) {
+  counting::note(n, true);
+  return counting::checked(__libc_malloc(n == 0 ? 1 : n));
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  counting::note(n, true);
+  return __libc_malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  counting::note(n, true);
+  return __libc_malloc(n == 0 ? 1 : n);
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  counting::note(n, true);
+  return counting::checked(__libc_memalign(static_cast<std::size_t>(a), n == 0 ? 1 : n));
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  counting::note(n, true);
+  return counting::checked(__libc_memalign(static_cast<std::size_t>(a), n == 0 ? 1 : n));
+}
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  counting::note(n, true);
+  return __libc_memalign(static_cast<std::size_t>(a), n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  counting::note(n, true);
+  return __libc_memalign(static_cast<std::size_t>(a), n == 0 ? 1 : n);
+}
+void operator delete(void* p) noexcept { __libc_free(p); }
+void operator delete[](void* p) noexcept { __libc_free(p); }
+void operator delete(void* p, std::size_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { __libc_free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { __libc_free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { __libc_free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { __libc_free(p); }
+
+// ---------------------------------------------------------------------------
+
+namespace {
+
+using aether::KvCache;
+using aether::Tensor3;
+using aether::Tensor3View;
+
+constexpr std::size_t kCapacity = 1024;
+
+Tensor3<float> random_tensor(std::size_t seq, std::size_t heads, std::size_t dim, std::uint32_t seed) {
+  Tensor3<float> t(seq, heads, dim);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (std::size_t e = 0; e < t.size(); ++e) t.data()[e] = u(rng);
+  return t;
+}
+
+struct Stream {
+  Tensor3<float> q, k, v;
+  explicit Stream(const aether::TemporalHeadConfig& hc)
+      : q(random_tensor(kCapacity, hc.q_heads, hc.head_dim, 1)),
+        k(random_tensor(kCapacity, hc.kv_heads, hc.head_dim, 2)),
+        v(random_tensor(kCapacity, hc.kv_heads, hc.head_dim, 3)) {}
+  static Tensor3View<const float> at(const Tensor3<float>& t, std::size_t i) {
+    return Tensor3View<const float>(t).slice(i, 1);
+  }
+};
+
+TEST(DecodeAlloc, CounterSeesNewAndEigenAllocations) {
+  // The harness itself must be able to fail.
+  long seen = 0;
+  {
+    counting::Scope s;
+    auto* p = new int(3);
+    delete p;
+    std::vector<float, Eigen::aligned_allocator<float>> v(100);
+    Tensor3<float> t(4, 4, 4);
+    seen = s.total();
+  }
+  EXPECT_GE(seen, 3) << counting::report();
+  EXPECT_GE(counting::mallocs.load(), 2) << "Eigen aligned_allocator goes through malloc: " << counting::report();
+}
+
+TEST(DecodeAlloc, SparseDecodeAfterOneWarmupStepAllocatesNothing) {
+  const auto hc = aether::TemporalHeadConfig::aether_default();
+  const Stream in(hc);
+  const aether::SparseAttention<float> attn(hc.sparse_config());
+  KvCache<float> cache(kCapacity, hc.kv_heads, hc.head_dim, hc.block_size);
+  aether::Workspace<float> ws;
+  Tensor3<float> out(1, hc.q_heads, hc.head_dim);
+  const Tensor3View<float> out_view = out.view();
+  // Warm-up: one step.
+  cache.append(Stream::at(in.k, 0), Stream::at(in.v, 0));
+  attn.decode(Stream::at(in.q, 0), cache, out_view, ws);
+  long count = 0;
+  {
+    counting::Scope s;
+    for (std::size_t t = 1; t < kCapacity; ++t) {
+      counting::step = static_cast<long>(t);
+      cache.append(Stream::at(in.k, t), Stream::at(in.v, t));
+      attn.decode(Stream::at(in.q, t), cache, out_view, ws);
+    }
+    count = s.total();
+  }
+  EXPECT_TRUE(cache.full());
+  EXPECT_EQ(count, 0) << "allocations in steps 1.." << kCapacity - 1 << ": " << counting::report();
+}
+
+TEST(DecodeAlloc, TemporalHeadStepAfterOneWarmupStepAllocatesNothing) {
+  const auto hc = aether::TemporalHeadConfig::aether_default();
+  const Stream in(hc);
+  const aether::TemporalHead<float> head(hc);
+  auto cache = head.make_cache(kCapacity);
+  aether::Workspace<float> ws;
+  Tensor3<float> out(1, hc.q_heads, hc.head_dim);
+  const Tensor3View<float> out_view = out.view();
+  head.step(Stream::at(in.q, 0), Stream::at(in.k, 0), Stream::at(in.v, 0), cache, out_view, ws);
+  long count = 0;
+  {
+    counting::Scope s;
+    for (std::size_t t = 1; t < kCapacity; ++t) {
+      counting::step = static_cast<long>(t);
+      head.step(Stream::at(in.q, t), Stream::at(in.k, t), Stream::at(in.v, t), cache, out_view, ws);
+    }
+    count = s.total();
+  }
+  EXPECT_TRUE(cache.full());
+  EXPECT_EQ(count, 0) << "allocations in steps 1.." << kCapacity - 1 << ": " << counting::report();
+}
+
+TEST(DecodeAlloc, SparseStepsWithWorkspaceWarmedAtCapacityAllocateNothing) {
+  // The weaker promise of the sparse_attention.hpp comment: a workspace that
+  // served one step at the cache's capacity, reused on a fresh stream.
+  const auto hc = aether::TemporalHeadConfig::aether_default();
+  const Stream in(hc);
+  const aether::TemporalHead<float> head(hc);
+  aether::Workspace<float> ws;
+  Tensor3<float> out(1, hc.q_heads, hc.head_dim);
+  const Tensor3View<float> out_view = out.view();
+  auto warm = head.make_cache(kCapacity);
+  for (std::size_t t = 0; t < kCapacity; ++t)
+    head.step(Stream::at(in.q, t), Stream::at(in.k, t), Stream::at(in.v, t), warm, out_view, ws);
+  auto cache = head.make_cache(kCapacity);
+  long count = 0;
+  {
+    counting::Scope s;
+    for (std::size_t t = 0; t < kCapacity; ++t) {
+      counting::step = static_cast<long>(t);
+      head.step(Stream::at(in.q, t), Stream::at(in.k, t), Stream::at(in.v, t), cache, out_view, ws);
+    }
+    cache.clear();  // and a second pass over the same cache
+    for (std::size_t t = 0; t < kCapacity; ++t) {
+      counting::step = static_cast<long>(kCapacity + t);
+      head.step(Stream::at(in.q, t), Stream::at(in.k, t), Stream::at(in.v, t), cache, out_view, ws);
+    }
+    count = s.total();
+  }
+  EXPECT_EQ(count, 0) << counting::report();
+}
+
+TEST(DecodeAlloc, DenseDecodeAfterWarmupAllocatesNothing) {
+  const auto hc = aether::TemporalHeadConfig::aether_default();
+  const Stream in(hc);
+  KvCache<float> cache(kCapacity, hc.kv_heads, hc.head_dim, hc.block_size);
+  aether::Workspace<float> ws;
+  Tensor3<float> out(1, hc.q_heads, hc.head_dim);
+  const Tensor3View<float> out_view = out.view();
+  // Warm the workspace at capacity: fill, decode, clear.
+  for (std::size_t t = 0; t < kCapacity; ++t) cache.append(Stream::at(in.k, t), Stream::at(in.v, t));
+  aether::dense_decode<float>(Stream::at(in.q, kCapacity - 1), cache, out_view, ws);
+  cache.clear();
+  long count = 0;
+  {
+    counting::Scope s;
+    for (std::size_t t = 0; t < kCapacity; ++t) {
+      counting::step = static_cast<long>(t);
+      cache.append(Stream::at(in.k, t), Stream::at(in.v, t));
+      aether::dense_decode<float>(Stream::at(in.q, t), cache, out_view, ws);
+    }
+    count = s.total();
+  }
+  EXPECT_EQ(count, 0) << counting::report();
+}
+
+TEST(DecodeAlloc, DenseTemporalHeadStepAfterOneWarmupStepAllocatesNothing) {
+  auto hc = aether::TemporalHeadConfig::aether_default();
+  hc.backend = aether::Backend::Dense;
+  const Stream in(hc);
+  const aether::TemporalHead<float> head(hc);
+  auto cache = head.make_cache(kCapacity);
+  aether::Workspace<float> ws;
+  Tensor3<float> out(1, hc.q_heads, hc.head_dim);
+  const Tensor3View<float> out_view = out.view();
+  head.step(Stream::at(in.q, 0), Stream::at(in.k, 0), Stream::at(in.v, 0), cache, out_view, ws);
+  long count = 0;
+  {
+    counting::Scope s;
+    for (std::size_t t = 1; t < kCapacity; ++t) {
+      counting::step = static_cast<long>(t);
+      head.step(Stream::at(in.q, t), Stream::at(in.k, t), Stream::at(in.v, t), cache, out_view, ws);
+    }
+    count = s.total();
+  }
+  EXPECT_EQ(count, 0) << counting::report();
+}
+
+}  // namespace
