@@ -37,6 +37,7 @@
 #include <iostream>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -266,14 +267,23 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
     os << "append one token (AETHER default cache): " << fmt(ac, 0, 1) << " ns\n";
   }
 
-  os << "\nGrowth 64 -> 1024 (N ratio 16; linear = 16, N log N = 26.7, quadratic = 256):\n";
-  const char* paths[] = {"naive_dense", "dense", "sparse", "sparse_raw", "sparse_mqa_seed", "sparse_mqa_def",
-                         "decode_mha", "decode_mqa"};
-  for (const char* p : paths) {
-    const double g = ratio(r.ns(p, 1024), r.ns(p, 64));
-    if (std::isnan(g)) continue;
-    os << "  " << p << std::string(16 - std::string(p).size(), ' ') << " time(1024)/time(64) = " << fmt(g, 8, 1)
-       << "  (~ N^" << fmt(std::log(g) / std::log(16.0), 0, 2) << ")\n";
+  // Growth over each 16x span that was measured (64 -> 1024, and 1024 -> 16384 with --long).
+  for (const auto& [lo, hi] : {std::pair<std::int64_t, std::int64_t>{64, 1024}, {1024, 16384}}) {
+    const char* paths[] = {"naive_dense", "dense", "sparse", "sparse_raw", "sparse_mqa_seed", "sparse_mqa_def",
+                           "decode_mha", "decode_mqa"};
+    bool header = false;
+    for (const char* p : paths) {
+      const double g = ratio(r.ns(p, hi), r.ns(p, lo));
+      if (std::isnan(g)) continue;
+      if (!header) {
+        os << "\nGrowth " << lo << " -> " << hi
+           << " (N ratio 16: linear = 16, N log N = " << fmt(16.0 * std::log2(double(hi)) / std::log2(double(lo)), 0, 1)
+           << ", quadratic = 256):\n";
+        header = true;
+      }
+      os << "  " << p << std::string(16 - std::string(p).size(), ' ') << " time(" << hi << ")/time(" << lo
+         << ") = " << fmt(g, 8, 1) << "  (~ N^" << fmt(std::log(g) / std::log(16.0), 0, 2) << ")\n";
+    }
   }
 
   // The project's acceptance criteria (ratios from this run).
