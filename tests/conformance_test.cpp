@@ -18,6 +18,11 @@
 #include <string>
 #include <vector>
 
+namespace aether_test {
+// Readable test names in failure messages instead of a byte dump.
+inline void PrintTo(const ConformanceCase& c, std::ostream* os) { *os << c.name << " (" << c.op << ")"; }
+}  // namespace aether_test
+
 namespace {
 
 using aether_test::ConformanceCase;

@@ -51,6 +51,8 @@ std::string case_name(const DenseCase& c) {
   return os.str();
 }
 
+void PrintTo(const DenseCase& c, std::ostream* os) { *os << case_name(c); }
+
 std::vector<DenseCase> dense_cases() {
   std::vector<DenseCase> out;
   for (std::size_t n : {1u, 2u, 5u, 63u, 64u, 65u, 127u, 128u, 129u, 191u, 300u})

@@ -18,6 +18,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -222,6 +223,10 @@ struct DimCase {
   std::size_t q_heads, kv_heads;
 };
 
+void PrintTo(const DimCase& c, std::ostream* os) {
+  *os << "d=" << c.dim << " causal=" << c.causal << " q_heads=" << c.q_heads << " kv_heads=" << c.kv_heads;
+}
+
 class SparseDims : public ::testing::TestWithParam<DimCase> {};
 
 TEST_P(SparseDims, MatchesFloat64BruteForce) {
@@ -344,6 +349,23 @@ TEST(SparseAttention, GatedAllZerosDiffersWhenLogStrideTokensExist) {
   const auto fwd = attn.forward(in.q, in.k, in.v);
   const auto gated = attn.forward_gated(in.q, in.k, in.v, std::vector<std::uint8_t>(n, 0));
   EXPECT_NE(bit_mismatch<float>(gated, fwd), "") << "the mask must be applied";
+}
+
+// --- thread safety -------------------------------------------------------------
+
+TEST(SparseAttention, ConcurrentForwardOnOneObjectEqualsSerial) {
+  // SparseAttention is documented immutable/const: calls may run concurrently.
+  const auto in = make_inputs(200, 4, 1, 32, 88);
+  const SparseAttention<float> attn(make_cfg(16, 16, {0}, true));
+  const auto serial = attn.forward(in.q, in.k, in.v);
+  std::vector<Tensor3<float>> outs(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < outs.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 3; ++rep) outs[t] = attn.forward(in.q, in.k, in.v);
+    });
+  for (auto& th : threads) th.join();
+  for (const auto& o : outs) EXPECT_EQ(bit_mismatch<float>(o, serial), "");
 }
 
 // --- errors -----------------------------------------------------------------------

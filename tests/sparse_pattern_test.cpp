@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -301,6 +302,19 @@ TEST(SparsePattern, CausalDenseLikeConfigCountsTriangle) {
     EXPECT_EQ(SparsePattern(cfg).count_edges(n), n * (n + 1) / 2) << "n=" << n;
     cfg.causal = false;
     EXPECT_EQ(SparsePattern(cfg).count_edges(n), n * n) << "bidirectional n=" << n;
+  }
+}
+
+TEST(SparsePattern, HugeWindowDoesNotOverflow) {
+  for (bool causal : {true, false}) {
+    SparseConfig cfg;
+    cfg.window = std::numeric_limits<std::size_t>::max();
+    cfg.block_size = 1000;
+    cfg.global_tokens = {std::numeric_limits<std::size_t>::max()};
+    cfg.causal = causal;
+    const std::size_t n = 77;
+    EXPECT_EQ(SparsePattern(cfg).count_edges(n), causal ? n * (n + 1) / 2 : n * n) << "causal=" << causal;
+    EXPECT_EQ(compare_all(cfg, n), 0);
   }
 }
 

@@ -58,6 +58,8 @@ struct StreamCase {
   SparseConfig cfg;
 };
 
+void PrintTo(const StreamCase& c, std::ostream* os) { *os << c.name; }
+
 SparseConfig cfg_of(std::size_t window, std::size_t block, std::vector<std::size_t> globals, bool log_stride = true,
                     bool landmarks = true, bool causal = true) {
   SparseConfig c;
