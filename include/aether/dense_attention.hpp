@@ -23,8 +23,10 @@ namespace aether {
 
 namespace detail {
 
+// Square tiles: with causal masking the diagonal tile is then exactly
+// lower-triangular, and its P * V product reads no value row after the query.
 constexpr Eigen::Index kDenseQueryTile = 64;
-constexpr Eigen::Index kDenseKeyTile = 128;
+constexpr Eigen::Index kDenseKeyTile = kDenseQueryTile;
 
 /// Sets the entries of score tile `s` (rows from query i0, cols from key j0)
 /// whose key lies after the query (j > i) to `value`.
@@ -70,7 +72,16 @@ void dense_head(const QMap& Qh, const KMap& Kh, const KMap& Vh, OMap& Oh, bool c
       if (causal && j0 + cols > i0) mask_upper(s, i0, j0, T(0));  // masked weights are exactly 0
       l.head(rows) = l.head(rows) * alpha.head(rows) + s.rowwise().sum().array();
       O.topRows(rows).array().colwise() *= alpha.head(rows);
-      O.topRows(rows).noalias() += s * Vh.middleRows(j0, cols);
+      if (causal && j0 + cols > i0) {
+        // Diagonal tile (j0 == i0, rows == cols): row r may only touch value
+        // rows <= r. A masked weight is 0, but 0 * NaN is NaN, so a NaN value
+        // after the query must not enter the product at all.
+        for (Eigen::Index r = 0; r < rows; ++r) {
+          O.row(r).noalias() += s.row(r).head(r + 1) * Vh.middleRows(j0, r + 1);
+        }
+      } else {
+        O.topRows(rows).noalias() += s * Vh.middleRows(j0, cols);
+      }
     }
     Oh.middleRows(i0, rows) = (O.topRows(rows).array().colwise() / l.head(rows)).matrix();
   }

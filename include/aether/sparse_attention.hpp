@@ -124,7 +124,9 @@ class SparseAttention {
       return;
     }
     const std::size_t kvh = cache.kv_heads(), g = q.heads() / kvh, d = q.dim();
-    T* scores = reserve(ws, decode_pattern_, len, g);
+    // Sized for the cache's capacity, not its length: a growing stream then
+    // never reallocates the workspace after its first step.
+    T* scores = reserve(ws, decode_pattern_, cache.capacity(), g);
     const std::size_t first = len - q.seq();
     detail::dispatch_dim(d, [&](auto dim_tag) {
       for (std::size_t r = 0; r < q.seq(); ++r) {

@@ -8,10 +8,14 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
+#include <utility>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 namespace aether {
 namespace detail {
@@ -46,68 +50,107 @@ auto softmax_exp(const Eigen::ArrayBase<Derived>& x, T m, T scale) {
 template <int Dim>
 using VecOf = std::integral_constant<int, Dim == 0 ? Eigen::Dynamic : Dim>;
 
+/// `sizeof...(I)` consecutive `d`-value rows at `p`, as Eigen Maps.
+template <class Vec, class T, std::size_t... I>
+std::array<Eigen::Map<Vec>, sizeof...(I)> maps_of_rows(T* p, std::size_t d, std::index_sequence<I...>) {
+  return {{Eigen::Map<Vec>(p + I * d, static_cast<Eigen::Index>(d))...}};
+}
+
+/// Attention of `G` query rows (compile-time, 1..4) over one kv head's
+/// candidates. Each candidate's row address is computed once for all G rows;
+/// every row still sees exactly the arithmetic of the G = 1 case, so results
+/// do not depend on how rows are grouped.
+template <int Dim, int G, class T, class S>
+void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSource<S> tok, RowSource<T> lm,
+                 T* scores, std::size_t pitch, T* out) {
+  constexpr int kDim = VecOf<Dim>::value;
+  using Vec = Eigen::Matrix<T, kDim, 1>;
+  using CMap = Eigen::Map<const Vec>;
+  using SMap = Eigen::Map<const Eigen::Matrix<S, kDim, 1>>;
+  const auto di = static_cast<Eigen::Index>(d);
+  const std::uint32_t* tokens = c.tokens.data();
+  const std::uint32_t* blocks = c.blocks.data();
+  const std::size_t nt = c.tokens.size(), nb = c.blocks.size(), nc = nt + nb;
+  if (nc == 0) {
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(out, G * di).setZero();
+    return;
+  }
+
+  // 1. Raw scores q . k for every candidate (tokens, then landmarks), and
+  //    each row's running maximum (NaN scores never win; they still poison
+  //    their own row through the exp below, and only that row).
+  T m[G];
+  for (int r = 0; r < G; ++r) m[r] = -std::numeric_limits<T>::infinity();
+  auto put = [&](int r, std::size_t e, T x) {
+    scores[r * pitch + e] = x;
+    m[r] = x > m[r] ? x : m[r];
+  };
+  for (std::size_t e = 0; e < nt; ++e) {
+    const auto k = SMap(tok.k + tokens[e] * tok.stride, di).template cast<T>();
+    for (int r = 0; r < G; ++r) put(r, e, CMap(q + r * d, di).dot(k));
+  }
+  for (std::size_t e = 0; e < nb; ++e) {
+    const CMap k(lm.k + blocks[e] * lm.stride, di);
+    for (int r = 0; r < G; ++r) put(r, nt + e, CMap(q + r * d, di).dot(k));
+  }
+
+  // 2. Per row, max-subtracted exp in fixed-size chunks of kScorePitch (one
+  //    vectorised pass, no scalar tail) and the sum of the weights. Padding
+  //    lanes are set to -inf first: their exp is the ~1e-38 floor, which
+  //    cannot change a sum that is at least 1 (the maximum contributes 1).
+  using Chunk = Eigen::Array<T, kScorePitch, 1>;
+  using ChunkMap = Eigen::Map<Chunk, Eigen::AlignedMax>;
+  T inv[G];
+  for (int r = 0; r < G; ++r) {
+    T* s = scores + r * pitch;
+    std::fill(s + nc, s + pitch, -std::numeric_limits<T>::infinity());
+    Chunk total = Chunk::Zero();
+    for (std::size_t b = 0; b < pitch; b += kScorePitch) {
+      ChunkMap chunk(s + b);
+      chunk = softmax_exp(chunk, m[r], scale);
+      total += chunk;
+    }
+    inv[r] = T(1) / total.sum();
+  }
+
+  // 3. Weighted sum of the values, each value row fetched once for all G
+  //    rows, then normalise. Fixed head dims accumulate in local vectors
+  //    (registers); the run-time path accumulates in the output rows.
+  auto weighted_sum = [&](auto* acc) {
+    for (int r = 0; r < G; ++r) acc[r].setZero();
+    for (std::size_t e = 0; e < nt; ++e) {
+      const auto v = SMap(tok.v + tokens[e] * tok.stride, di).template cast<T>();
+      for (int r = 0; r < G; ++r) acc[r].noalias() += scores[r * pitch + e] * v;
+    }
+    for (std::size_t e = 0; e < nb; ++e) {
+      const CMap v(lm.v + blocks[e] * lm.stride, di);
+      for (int r = 0; r < G; ++r) acc[r].noalias() += scores[r * pitch + nt + e] * v;
+    }
+    for (int r = 0; r < G; ++r) Eigen::Map<Vec>(out + r * d, di) = acc[r] * inv[r];
+  };
+  if constexpr (Dim != 0) {
+    Vec acc[G];
+    weighted_sum(acc);
+  } else {
+    auto acc = maps_of_rows<Vec>(out, d, std::make_index_sequence<G>{});
+    weighted_sum(acc.data());
+  }
+}
+
 /// Attention of `g` query rows (one GQA group, contiguous `g x d` at `q`)
 /// over one kv head's candidates; writes `g x d` rows at `out`.
 ///
-/// - `scores`: caller scratch of `g * pitch` values, 64-byte aligned, with
+/// - `scores`: caller scratch of `g * pitch` values, aligned for Eigen, with
 ///   `pitch == score_pitch(c.size())`.
 /// - Cost: O(g * |c| * d); no allocation; reads only the candidate rows.
 /// - Empty candidate set -> zero rows.
 template <int Dim, class T, class S>
-void attend_group(const T* q, std::size_t g, std::size_t d, T scale, const Candidates& c,
-                  RowSource<S> tok, RowSource<T> lm, T* scores, std::size_t pitch, T* out) {
-  constexpr int kDim = VecOf<Dim>::value;
-  using Vec = Eigen::Matrix<T, kDim, 1>;
-  using SVec = Eigen::Matrix<S, kDim, 1>;
-  using CMap = Eigen::Map<const Vec>;
-  using SMap = Eigen::Map<const SVec>;
-  using Arr = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, Eigen::AlignedMax>;
-  const auto di = static_cast<Eigen::Index>(d);
-  const std::size_t nt = c.tokens.size();
-  const std::size_t nc = nt + c.blocks.size();
-
-  for (std::size_t r = 0; r < g; ++r) {
-    Eigen::Map<Vec> o(out + r * d, di);
-    if (nc == 0) {
-      o.setZero();
-      continue;
-    }
-    const CMap qr(q + r * d, di);
-    T* s = scores + r * pitch;
-    // 1. Raw scores q . k for every candidate (tokens, then landmarks).
-    for (std::size_t e = 0; e < nt; ++e) {
-      s[e] = qr.dot(SMap(tok.k + c.tokens[e] * tok.stride, di).template cast<T>());
-    }
-    for (std::size_t e = 0; e < c.blocks.size(); ++e) {
-      s[nt + e] = qr.dot(CMap(lm.k + c.blocks[e] * lm.stride, di));
-    }
-    // 2. One vectorised max-subtracted exp over the whole padded row (the
-    //    padding keeps every element on Eigen's packet path; it is ignored).
-    const T m = Arr(s, static_cast<Eigen::Index>(nc)).maxCoeff();
-    Arr padded(s, static_cast<Eigen::Index>(pitch));
-    padded = softmax_exp(padded, m, scale);
-    const T sum = padded.head(static_cast<Eigen::Index>(nc)).sum();
-    // 3. Weighted sum of the values, then normalise. Fixed head dims keep
-    //    the accumulator in registers; the run-time path uses `out` itself.
-    auto weighted_sum = [&](auto& acc) {
-      acc.setZero();
-      for (std::size_t e = 0; e < nt; ++e) {
-        acc.noalias() += s[e] * SMap(tok.v + c.tokens[e] * tok.stride, di).template cast<T>();
-      }
-      for (std::size_t e = 0; e < c.blocks.size(); ++e) {
-        acc.noalias() += s[nt + e] * CMap(lm.v + c.blocks[e] * lm.stride, di);
-      }
-    };
-    const T inv = T(1) / sum;
-    if constexpr (Dim != 0) {
-      Vec acc;
-      weighted_sum(acc);
-      o = acc * inv;
-    } else {
-      weighted_sum(o);
-      o *= inv;
-    }
-  }
+void attend_group(const T* q, std::size_t g, std::size_t d, T scale, const Candidates& c, RowSource<S> tok,
+                  RowSource<T> lm, T* scores, std::size_t pitch, T* out) {
+  std::size_t r = 0;
+  for (; r + 4 <= g; r += 4) attend_rows<Dim, 4>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d);
+  for (; r + 2 <= g; r += 2) attend_rows<Dim, 2>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d);
+  for (; r < g; ++r) attend_rows<Dim, 1>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d);
 }
 
 /// Mean of `count` rows (`src + t * stride`, t = 0..count-1) into `dst` (d values).
