@@ -11,11 +11,14 @@
 /// - sparse_attention.hpp `SparseAttention<T>`
 /// - kv_cache.hpp         `KvCache<T, Storage>`, `KvCacheF16`
 /// - temporal_head.hpp    `TemporalHeadConfig`, `TemporalHead<T>`
+/// - half.hpp             fp16 <-> float conversion (round-to-nearest-even)
 /// - rvne.hpp             `rvne::Header`, `rvne::Blob`, `rvne::parse`, ...
 
 #include <aether/dense_attention.hpp>
 #include <aether/error.hpp>
+#include <aether/half.hpp>
 #include <aether/kv_cache.hpp>
+#include <aether/rvne.hpp>
 #include <aether/sparse_attention.hpp>
 #include <aether/sparse_pattern.hpp>
 #include <aether/temporal_head.hpp>
