@@ -163,7 +163,9 @@ class Results {
     std::map<Key, std::pair<double, int>> sums;
     for (const auto& r : runs) {
       if (r.error_occurred || r.report_big_o || r.report_rms) continue;
-      const Key key{r.run_name.function_name, r.complexity_n};
+      // Keyed by the benchmark's argument, not complexity_n: aggregate runs
+      // (mean, median, ...) do not carry complexity_n.
+      const Key key{r.run_name.function_name, r.run_name.args.empty() ? 0 : std::stoll(r.run_name.args)};
       const double t = wall ? r.GetAdjustedRealTime() : r.GetAdjustedCPUTime();
       const double ns = t * 1e9 / benchmark::GetTimeUnitMultiplier(r.time_unit);
       if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate) {
