@@ -132,36 +132,53 @@ Tensor3<T> dense_attention(const Q& q, const K& k, const V& v, bool causal) {
   return out;
 }
 
-/// Dense streaming decode: the newest cached token against every cached
-/// token (causal). Cost O(T * q_heads * d) per step; allocation-free once `ws`
-/// has served a step at the cache's capacity. Equals the matching row of
-/// causal `dense_attention` within 1e-6 (a different summation order).
+namespace detail {
+/// Dense decode of the newest cached token; `sink` (optional) receives the
+/// token attention weights (heavy-hitter caches).
 template <class T, class S>
-void dense_decode(Tensor3View<const T> q1, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) {
+void dense_decode_row(Tensor3View<const T> q1, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws,
+                      T* sink) {
   if (q1.seq() != 1 || q1.dim() != cache.dim() || q1.heads() == 0 || q1.heads() % cache.kv_heads() != 0) {
-    detail::fail(Errc::shape_mismatch, "dense_decode: q1 " + detail::shape_str(q1) + " against a cache with kv_heads " +
-                                           std::to_string(cache.kv_heads()) + ", dim " + std::to_string(cache.dim()));
+    fail(Errc::shape_mismatch, "dense_decode: q1 " + shape_str(q1) + " against a cache with kv_heads " +
+                                   std::to_string(cache.kv_heads()) + ", dim " + std::to_string(cache.dim()));
   }
-  detail::check_out("dense_decode", q1, out);
+  check_out("dense_decode", q1, out);
   const std::size_t len = cache.size(), kvh = cache.kv_heads(), g = q1.heads() / kvh, d = q1.dim();
   if (len == 0) {
     std::fill(out.data(), out.data() + out.size(), T(0));
     return;
   }
+  // Every cached token is a candidate; no landmarks. Buffers are sized for
+  // the capacity so a growing stream allocates only on its first step.
   if (ws.candidates.tokens.capacity() < cache.capacity()) ws.candidates.tokens.reserve(cache.capacity());
   ws.candidates.tokens.resize(len);
   std::iota(ws.candidates.tokens.begin(), ws.candidates.tokens.end(), std::uint32_t{0});
   ws.candidates.blocks.clear();
-  const std::size_t pitch = detail::score_pitch(len);
-  T* scores = ws.score_buffer(g * detail::score_pitch(cache.capacity()));
+  T* scores = ws.score_buffer(g * score_pitch(cache.capacity()));
   const T scale = T(1) / std::sqrt(static_cast<T>(d));
-  detail::dispatch_dim(d, [&](auto dim_tag) {
+  dispatch_dim(d, [&](auto dim_tag) {
     for (std::size_t h = 0; h < kvh; ++h) {
-      detail::attend_group<decltype(dim_tag)::value>(q1.row(0, h * g), g, d, scale, ws.candidates,
-                                                     cache.token_rows(h), cache.landmark_rows(h), scores, pitch,
-                                                     out.row(0, h * g));
+      attend_group<decltype(dim_tag)::value>(q1.row(0, h * g), g, d, scale, ws.candidates, cache.token_rows(h),
+                                             cache.landmark_rows(h), scores, score_pitch(len), out.row(0, h * g),
+                                             sink);
     }
   });
+}
+}  // namespace detail
+
+/// Dense streaming decode: the newest cached token against every cached
+/// token (causal). Cost O(T * q_heads * d) per step; allocation-free once `ws`
+/// has served a step of this cache. Equals the matching row of causal
+/// `dense_attention` within 1e-6 (a different summation order).
+template <class T, class S>
+void dense_decode(Tensor3View<const T> q1, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) {
+  detail::dense_decode_row(q1, cache, out, ws, static_cast<T*>(nullptr));
+}
+/// As above; a heavy-hitter cache passed mutably also accumulates the step's
+/// attention weights.
+template <class T, class S>
+void dense_decode(Tensor3View<const T> q1, KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) {
+  detail::dense_decode_row(q1, cache, out, ws, cache.attention_sink());
 }
 
 /// Dense streaming decode returning a new `(1, q_heads, d)` tensor.
@@ -169,7 +186,7 @@ template <class T, class S>
 Tensor3<T> dense_decode(Tensor3View<const T> q1, const KvCache<T, S>& cache) {
   Workspace<T> ws;
   Tensor3<T> out(q1.seq(), q1.heads(), q1.dim());
-  dense_decode(q1, cache, out.view(), ws);
+  detail::dense_decode_row(q1, cache, out.view(), ws, static_cast<T*>(nullptr));
   return out;
 }
 

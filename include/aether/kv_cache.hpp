@@ -10,11 +10,45 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace aether {
+
+/// What a full `KvCache` does on `append`.
+enum class Eviction : std::uint8_t {
+  none,            ///< refuse with `Errc::cache_full` (the default)
+  sliding_window,  ///< drop the oldest unprotected tokens, `block_size` at a time
+  heavy_hitter,    ///< drop the unprotected token with the lowest accumulated attention
+};
+
+/// Eviction options of a `KvCache`.
+///
+/// Positions after eviction: the cache is always compacted, and attention
+/// treats slot `s` as sequence position `s` (the surviving tokens form a fresh
+/// sequence, in arrival order). Decoding therefore equals a from-scratch
+/// computation over the surviving tokens. Global tokens are positions, so the
+/// first `protected_prefix` slots (set it to `max(global_tokens) + 1`) are never
+/// evicted and keep their positions. `KvCache::origin(s)` tells which stream
+/// token (0-based arrival index) a slot holds.
+struct EvictionPolicy {
+  Eviction kind = Eviction::none;
+  std::size_t protected_prefix = 1;  ///< slots [0, protected_prefix) are never evicted
+  std::size_t recent = 0;            ///< the newest `recent` tokens are never evicted
+
+  /// Keep the prefix and the newest tokens; drop the oldest others in blocks.
+  static EvictionPolicy sliding_window(std::size_t protected_prefix = 1) {
+    return {Eviction::sliding_window, protected_prefix, 0};
+  }
+  /// Keep the prefix and the newest `recent` tokens; drop the least-attended other
+  /// token (attention accumulated by decode calls that are given this cache mutably).
+  static EvictionPolicy heavy_hitter(std::size_t recent, std::size_t protected_prefix = 1) {
+    return {Eviction::heavy_hitter, protected_prefix, recent};
+  }
+};
 
 /// Keys/values of tokens `0 .. size()-1` plus the landmark mean of every
 /// complete block of `block_size` tokens.
@@ -34,9 +68,11 @@ class KvCache {
   using value_type = T;
   using storage_type = Storage;
 
-  /// Throws `Errc::invalid_argument` if any argument is 0.
-  KvCache(std::size_t capacity, std::size_t kv_heads, std::size_t dim, std::size_t block_size)
-      : capacity_(capacity), kv_heads_(kv_heads), dim_(dim), block_size_(block_size) {
+  /// Throws `Errc::invalid_argument` if any size is 0, or if `policy` would
+  /// leave no evictable slot (`protected_prefix + recent >= capacity`).
+  KvCache(std::size_t capacity, std::size_t kv_heads, std::size_t dim, std::size_t block_size,
+          EvictionPolicy policy = {})
+      : capacity_(capacity), kv_heads_(kv_heads), dim_(dim), block_size_(block_size), policy_(policy) {
     if (capacity == 0 || kv_heads == 0 || dim == 0 || block_size == 0) {
       detail::fail(Errc::invalid_argument, "KvCache(capacity=" + std::to_string(capacity) + ", kv_heads=" +
                                                std::to_string(kv_heads) + ", dim=" + std::to_string(dim) +
@@ -50,6 +86,16 @@ class KvCache {
     values_.assign(capacity * row, Storage(0));
     landmark_keys_.assign(capacity / block_size * row, T(0));
     landmark_values_.assign(capacity / block_size * row, T(0));
+    if (policy.kind != Eviction::none) {
+      if (policy.protected_prefix >= capacity || policy.recent >= capacity - policy.protected_prefix) {
+        detail::fail(Errc::invalid_argument, "EvictionPolicy protects protected_prefix " +
+                                                 std::to_string(policy.protected_prefix) + " + recent " +
+                                                 std::to_string(policy.recent) + " of capacity " +
+                                                 std::to_string(capacity) + " slots: nothing could be evicted");
+      }
+      origin_.assign(capacity, 0);
+      attention_.assign(capacity, T(0));
+    }
   }
 
   std::size_t size() const noexcept { return size_; }
@@ -61,18 +107,34 @@ class KvCache {
   bool empty() const noexcept { return size_ == 0; }
   /// Number of complete blocks, i.e. landmark means available.
   std::size_t complete_blocks() const noexcept { return size_ / block_size_; }
+  const EvictionPolicy& eviction() const noexcept { return policy_; }
+  /// Stream index (0-based arrival order) of the token in slot `s`; equals `s`
+  /// until something is evicted. Unchecked.
+  std::uint64_t origin(std::size_t s) const noexcept { return origin_.empty() ? s : origin_[s]; }
+  /// Tokens appended since construction or `clear()` (evicted ones included).
+  std::uint64_t appended() const noexcept { return appended_; }
+  /// Accumulated attention weight of slot `s` (heavy-hitter caches; else 0).
+  T attention(std::size_t s) const noexcept { return attention_.empty() ? T(0) : attention_[s]; }
+  /// Where decode adds attention weights (indexed by slot), or null when this
+  /// cache does not track them (only heavy-hitter caches do).
+  T* attention_sink() noexcept { return policy_.kind == Eviction::heavy_hitter ? attention_.data() : nullptr; }
+
   /// Bytes held by keys and values (landmarks excluded).
   std::size_t storage_bytes() const noexcept { return (keys_.size() + values_.size()) * sizeof(Storage); }
 
   /// Appends one token; `k1`, `v1` are `(1, kv_heads, dim)`. Cost O(kv_heads *
-  /// dim), plus O(block_size * kv_heads * dim) when it completes a block.
+  /// dim), plus O(block_size * kv_heads * dim) when it completes a block. A full
+  /// cache evicts first per its policy (sliding window: O(capacity * kv_heads *
+  /// dim) once every block_size appends; heavy hitter: that much on every
+  /// append once full), or throws `Errc::cache_full` without a policy.
   void append(Tensor3View<const T> k1, Tensor3View<const T> v1) {
     check_rows(k1, v1, 1);
     push_token(k1.data(), v1.data());
   }
 
   /// Appends every token of `k`, `v` (`(m, kv_heads, dim)`), as m `append`s.
-  /// All-or-nothing: throws before writing if the shapes are wrong or m tokens do not fit.
+  /// All-or-nothing: throws before writing if the shapes are wrong or (without
+  /// an eviction policy) the m tokens do not fit.
   void append_all(Tensor3View<const T> k, Tensor3View<const T> v) {
     check_rows(k, v, k.seq());
     const std::size_t row = kv_heads_ * dim_;
@@ -80,7 +142,10 @@ class KvCache {
   }
 
   /// Forgets every token; keeps the allocation. O(1).
-  void clear() noexcept { size_ = 0; }
+  void clear() noexcept {
+    size_ = 0;
+    appended_ = 0;
+  }
 
   /// Keys `(size, kv_heads, dim)`, non-owning, valid until the next mutation.
   Tensor3View<const Storage> keys() const noexcept { return {keys_.data(), size_, kv_heads_, dim_}; }
@@ -116,7 +181,7 @@ class KvCache {
                                              std::to_string(rows) + ", " + std::to_string(kv_heads_) + ", " +
                                              std::to_string(dim_) + ") each");
     }
-    if (rows > capacity_ - size_) {
+    if (policy_.kind == Eviction::none && rows > capacity_ - size_) {
       detail::fail(Errc::cache_full, "KvCache holds " + std::to_string(size_) + " of " + std::to_string(capacity_) +
                                          " tokens; cannot append " + std::to_string(rows));
     }
@@ -124,6 +189,12 @@ class KvCache {
 
   void push_token(const T* k, const T* v) {
     const std::size_t row = kv_heads_ * dim_;
+    if (size_ == capacity_) evict();
+    if (!origin_.empty()) {
+      origin_[size_] = appended_;
+      attention_[size_] = T(0);
+    }
+    ++appended_;
     Storage* kd = keys_.data() + size_ * row;
     Storage* vd = values_.data() + size_ * row;
     for (std::size_t e = 0; e < row; ++e) {
@@ -132,6 +203,38 @@ class KvCache {
     }
     ++size_;
     if (size_ % block_size_ == 0) update_landmark(size_ / block_size_ - 1);
+  }
+
+  /// Frees at least one slot per the policy (the cache is full and has one).
+  void evict() {
+    const std::size_t first = policy_.protected_prefix;
+    if (policy_.kind == Eviction::sliding_window) {
+      remove_slots(first, std::min(block_size_, size_ - first));
+      return;
+    }
+    // Heavy hitter: the least-attended slot outside the prefix and the recent
+    // window; ties go to the oldest.
+    const std::size_t last = size_ - policy_.recent;  // exclusive
+    std::size_t victim = first;
+    for (std::size_t s = first + 1; s < last; ++s) {
+      if (attention_[s] < attention_[victim]) victim = s;
+    }
+    remove_slots(victim, 1);
+  }
+
+  /// Removes slots [at, at + count), compacts the rest and recomputes the
+  /// landmark means of every block from the first changed one on.
+  void remove_slots(std::size_t at, std::size_t count) {
+    const std::size_t row = kv_heads_ * dim_;
+    auto shift = [&](auto& vec, std::size_t width) {
+      std::copy(vec.begin() + (at + count) * width, vec.begin() + size_ * width, vec.begin() + at * width);
+    };
+    shift(keys_, row);
+    shift(values_, row);
+    shift(origin_, 1);
+    shift(attention_, 1);
+    size_ -= count;
+    for (std::size_t b = at / block_size_; b < size_ / block_size_; ++b) update_landmark(b);
   }
 
   void update_landmark(std::size_t b) {
@@ -145,7 +248,11 @@ class KvCache {
   }
 
   std::size_t capacity_, kv_heads_, dim_, block_size_;
+  EvictionPolicy policy_;
   std::size_t size_ = 0;
+  std::uint64_t appended_ = 0;
+  std::vector<std::uint64_t> origin_;  // per slot, only with an eviction policy
+  std::vector<T> attention_;           // per slot, only with an eviction policy
   std::vector<Storage, Eigen::aligned_allocator<Storage>> keys_, values_;
   std::vector<T, Eigen::aligned_allocator<T>> landmark_keys_, landmark_values_;
 };

@@ -85,21 +85,28 @@ class SparseAttention {
   /// causal `forward` bit for bit (for `Storage == T`). Empty cache -> zeros.
   template <class S>
   Tensor3<T> decode(Tensor3View<const T> q1, const KvCache<T, S>& cache) const {
-    Workspace<T> ws;
-    Tensor3<T> out(1, q1.heads(), q1.dim());
-    decode_batch(q1, cache, out, ws);
-    return out;
+    return decode_new(q1, cache);
+  }
+  /// As above; a heavy-hitter cache passed mutably also accumulates the
+  /// step's attention weights (its eviction statistic).
+  template <class S>
+  Tensor3<T> decode(Tensor3View<const T> q1, KvCache<T, S>& cache) const {
+    return decode_new(q1, cache);
   }
 
   /// Decode into a caller view with a reusable workspace: once `ws` has served
-  /// one step at the cache's capacity, a step allocates nothing.
+  /// one step of this cache, a step allocates nothing.
   /// Cost O((window + log T + |G|) * q_heads * d).
   template <class S>
   void decode(Tensor3View<const T> q1, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) const {
-    if (q1.seq() != 1) {
-      detail::fail(Errc::shape_mismatch, "SparseAttention::decode: q1 " + detail::shape_str(q1) + " must hold one token");
-    }
-    decode_batch(q1, cache, out, ws);
+    check_one_token(q1);
+    decode_rows(q1, cache, out, ws, nullptr);
+  }
+  /// As above, accumulating attention weights into a heavy-hitter cache.
+  template <class S>
+  void decode(Tensor3View<const T> q1, KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) const {
+    check_one_token(q1);
+    decode_rows(q1, cache, out, ws, cache.attention_sink());
   }
 
   /// Decodes the newest `m = q.seq()` cached tokens at once (after
@@ -109,13 +116,48 @@ class SparseAttention {
   Tensor3<T> decode_batch(Tensor3View<const T> q, const KvCache<T, S>& cache) const {
     Workspace<T> ws;
     Tensor3<T> out(q.seq(), q.heads(), q.dim());
-    decode_batch(q, cache, out, ws);
+    decode_rows(q, cache, out, ws, nullptr);
     return out;
   }
 
   /// `decode_batch` into a caller view with a reusable workspace.
   template <class S>
   void decode_batch(Tensor3View<const T> q, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) const {
+    decode_rows(q, cache, out, ws, nullptr);
+  }
+
+ private:
+  static SparseConfig causal_of(SparseConfig cfg) {
+    cfg.causal = true;
+    return cfg;
+  }
+  static T scale(std::size_t d) { return T(1) / std::sqrt(static_cast<T>(d)); }
+
+  /// Grows `ws` for any query of a length-`n` sequence; returns the score buffer.
+  static T* reserve(Workspace<T>& ws, const SparsePattern& p, std::size_t n, std::size_t group) {
+    ws.candidates.reserve(p, n);
+    return ws.score_buffer(group * detail::score_pitch(p.max_tokens(n) + p.max_blocks(n)));
+  }
+
+  template <class Cache>
+  Tensor3<T> decode_new(Tensor3View<const T> q1, Cache& cache) const {
+    Workspace<T> ws;
+    Tensor3<T> out(1, q1.heads(), q1.dim());
+    decode(q1, cache, out, ws);
+    return out;
+  }
+
+  static void check_one_token(const Tensor3View<const T>& q1) {
+    if (q1.seq() != 1) {
+      detail::fail(Errc::shape_mismatch, "SparseAttention::decode: q1 " + detail::shape_str(q1) + " must hold one token");
+    }
+  }
+
+  /// Rows of the newest `q.seq()` cached tokens; `sink` (optional) receives
+  /// the token attention weights.
+  template <class S>
+  void decode_rows(Tensor3View<const T> q, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws,
+                   T* sink) const {
     check_cache(q, cache);
     detail::check_out("SparseAttention::decode", q, out);
     const std::size_t len = cache.size();
@@ -134,23 +176,11 @@ class SparseAttention {
         for (std::size_t h = 0; h < kvh; ++h) {
           detail::attend_group<decltype(dim_tag)::value>(q.row(r, h * g), g, d, scale(d), ws.candidates,
                                                          cache.token_rows(h), cache.landmark_rows(h), scores,
-                                                         detail::score_pitch(ws.candidates.size()), out.row(r, h * g));
+                                                         detail::score_pitch(ws.candidates.size()), out.row(r, h * g),
+                                                         sink);
         }
       }
     });
-  }
-
- private:
-  static SparseConfig causal_of(SparseConfig cfg) {
-    cfg.causal = true;
-    return cfg;
-  }
-  static T scale(std::size_t d) { return T(1) / std::sqrt(static_cast<T>(d)); }
-
-  /// Grows `ws` for any query of a length-`n` sequence; returns the score buffer.
-  static T* reserve(Workspace<T>& ws, const SparsePattern& p, std::size_t n, std::size_t group) {
-    ws.candidates.reserve(p, n);
-    return ws.score_buffer(group * detail::score_pitch(p.max_tokens(n) + p.max_blocks(n)));
   }
 
   template <class S>

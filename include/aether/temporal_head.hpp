@@ -11,6 +11,7 @@
 #include <aether/tensor.hpp>
 #include <aether/workspace.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -91,16 +92,31 @@ class TemporalHead {
   }
 
   /// A cache sized for this head (also for the dense backend, whose decode is
-  /// O(T) per step).
+  /// O(T) per step). Full -> `Errc::cache_full` on `step`.
   KvCache<T> make_cache(std::size_t capacity) const {
     return KvCache<T>(capacity, cfg_.kv_heads, cfg_.head_dim, cfg_.block_size);
+  }
+
+  /// A cache that evicts when full, so a stream can run forever in bounded
+  /// memory. The global tokens' prefix (`max(global_tokens) + 1` slots) is
+  /// protected; the heavy-hitter policy also protects the newest `window`
+  /// tokens. See `EvictionPolicy` for what positions mean after eviction.
+  KvCache<T> make_cache(std::size_t capacity, Eviction kind) const {
+    std::size_t prefix = 0;
+    for (std::size_t g : cfg_.global_tokens) prefix = std::max(prefix, g + 1);
+    const EvictionPolicy policy = kind == Eviction::heavy_hitter ? EvictionPolicy::heavy_hitter(cfg_.window, prefix)
+                                  : kind == Eviction::sliding_window ? EvictionPolicy::sliding_window(prefix)
+                                                                     : EvictionPolicy{};
+    return KvCache<T>(capacity, cfg_.kv_heads, cfg_.head_dim, cfg_.block_size, policy);
   }
 
   /// One streaming step: appends `k1`, `v1` to `cache`, then attends the new
   /// token's `q1` (each `(1, heads, head_dim)`) over the cache with the causal
   /// pattern. Throws `Errc::invalid_argument` for multi-token input,
   /// `Errc::shape_mismatch` for shapes off the configuration,
-  /// `Errc::cache_full` when the cache is full (the cache is then unchanged).
+  /// `Errc::cache_full` when the cache is full and has no eviction policy (the
+  /// cache is then unchanged). A heavy-hitter cache accumulates the step's
+  /// attention weights.
   template <class S>
   Tensor3<T> step(Tensor3View<const T> q1, Tensor3View<const T> k1, Tensor3View<const T> v1,
                   KvCache<T, S>& cache) const {

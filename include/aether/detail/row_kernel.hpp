@@ -62,7 +62,7 @@ std::array<Eigen::Map<Vec>, sizeof...(I)> maps_of_rows(T* p, std::size_t d, std:
 /// do not depend on how rows are grouped.
 template <int Dim, int G, class T, class S>
 void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSource<S> tok, RowSource<T> lm,
-                 T* scores, std::size_t pitch, T* out) {
+                 T* scores, std::size_t pitch, T* out, T* token_weights) {
   constexpr int kDim = VecOf<Dim>::value;
   using Vec = Eigen::Matrix<T, kDim, 1>;
   using CMap = Eigen::Map<const Vec>;
@@ -135,6 +135,13 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
     auto acc = maps_of_rows<Vec>(out, d, std::make_index_sequence<G>{});
     weighted_sum(acc.data());
   }
+
+  // 4. Optionally report each token's softmax weight (heavy-hitter eviction).
+  if (token_weights != nullptr) {
+    for (int r = 0; r < G; ++r) {
+      for (std::size_t e = 0; e < nt; ++e) token_weights[tokens[e]] += scores[r * pitch + e] * inv[r];
+    }
+  }
 }
 
 /// Attention of `g` query rows (one GQA group, contiguous `g x d` at `q`)
@@ -144,13 +151,19 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
 ///   `pitch == score_pitch(c.size())`.
 /// - Cost: O(g * |c| * d); no allocation; reads only the candidate rows.
 /// - Empty candidate set -> zero rows.
+/// - `token_weights` (optional, indexed by token position): each token
+///   candidate's softmax weight is added to it, summed over the g rows.
 template <int Dim, class T, class S>
 void attend_group(const T* q, std::size_t g, std::size_t d, T scale, const Candidates& c, RowSource<S> tok,
-                  RowSource<T> lm, T* scores, std::size_t pitch, T* out) {
+                  RowSource<T> lm, T* scores, std::size_t pitch, T* out, T* token_weights = nullptr) {
   std::size_t r = 0;
-  for (; r + 4 <= g; r += 4) attend_rows<Dim, 4>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d);
-  for (; r + 2 <= g; r += 2) attend_rows<Dim, 2>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d);
-  for (; r < g; ++r) attend_rows<Dim, 1>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d);
+  for (; r + 4 <= g; r += 4) {
+    attend_rows<Dim, 4>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d, token_weights);
+  }
+  for (; r + 2 <= g; r += 2) {
+    attend_rows<Dim, 2>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d, token_weights);
+  }
+  for (; r < g; ++r) attend_rows<Dim, 1>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d, token_weights);
 }
 
 /// Mean of `count` rows (`src + t * stride`, t = 0..count-1) into `dst` (d values).
