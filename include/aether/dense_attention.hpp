@@ -19,6 +19,10 @@
 #include <limits>
 #include <numeric>
 
+#if defined(AETHER_USE_OPENMP)
+#include <omp.h>
+#endif
+
 namespace aether {
 
 namespace detail {
@@ -38,53 +42,61 @@ void mask_upper(Tile& s, Eigen::Index i0, Eigen::Index j0, T value) {
   }
 }
 
-/// Dense attention of one query head over one kv head, tile by tile.
-/// `Qh`, `Kh`, `Vh`, `Oh`: strided row-major maps `[n, d]`.
-/// Cost O(n^2 d) (half that when causal); memory O(tile^2) on the stack.
-template <class T, class QMap, class KMap, class OMap>
-void dense_head(const QMap& Qh, const KMap& Kh, const KMap& Vh, OMap& Oh, bool causal) {
-  using Tile = Eigen::Matrix<T, kDenseQueryTile, kDenseKeyTile, Eigen::RowMajor>;
+/// Per-thread scratch of `dense_tile`: one score tile, the online-softmax
+/// state and the output accumulator of one query tile. Allocates once (O).
+template <class T>
+struct DenseTileScratch {
   using Col = Eigen::Array<T, kDenseQueryTile, 1>;
+  explicit DenseTileScratch(Eigen::Index d) : O(kDenseQueryTile, d) {}
+  Eigen::Matrix<T, kDenseQueryTile, kDenseKeyTile, Eigen::RowMajor> S;
+  Col m, l, alpha, m_new;
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> O;
+};
+
+/// Dense attention of query rows [i0, i0 + 64) of one head over one kv head.
+/// `Qh`, `Kh`, `Vh`, `Oh`: strided row-major maps `[n, d]`.
+/// Cost O(tile * n * d); no allocation.
+template <class T, class QMap, class KMap, class OMap>
+void dense_tile(const QMap& Qh, const KMap& Kh, const KMap& Vh, OMap& Oh, bool causal, Eigen::Index i0,
+                DenseTileScratch<T>& w) {
   const Eigen::Index n = Qh.rows(), nk = Kh.rows(), d = Qh.cols();
   const T scale = T(1) / std::sqrt(static_cast<T>(d));
   const T neg_inf = -std::numeric_limits<T>::infinity();
-  Tile S;
-  Col m, l, alpha, m_new;
-  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> O(kDenseQueryTile, d);  // one allocation per head
-
-  for (Eigen::Index i0 = 0; i0 < n; i0 += kDenseQueryTile) {
-    const Eigen::Index rows = std::min(kDenseQueryTile, n - i0);
-    const Eigen::Index kend = causal ? std::min(nk, i0 + rows) : nk;
-    m.head(rows).setConstant(neg_inf);
-    l.head(rows).setZero();
-    O.topRows(rows).setZero();
-    for (Eigen::Index j0 = 0; j0 < kend; j0 += kDenseKeyTile) {
-      const Eigen::Index cols = std::min(kDenseKeyTile, kend - j0);
-      auto s = S.topLeftCorner(rows, cols);
-      s.noalias() = (Qh.middleRows(i0, rows) * Kh.middleRows(j0, cols).transpose()) * scale;
-      if (causal && j0 + cols > i0) mask_upper(s, i0, j0, neg_inf);  // tile crosses the diagonal
-      // Online softmax: rescale what was accumulated to the new row maxima.
-      m_new.head(rows) = m.head(rows).max(s.rowwise().maxCoeff().array());
-      alpha.head(rows) = (m.head(rows) - m_new.head(rows)).exp();
-      m.head(rows) = m_new.head(rows);
-      s.array().colwise() -= m.head(rows);
-      s.array() = softmax_exp(s.array(), T(0), T(1));
-      if (causal && j0 + cols > i0) mask_upper(s, i0, j0, T(0));  // masked weights are exactly 0
-      l.head(rows) = l.head(rows) * alpha.head(rows) + s.rowwise().sum().array();
-      O.topRows(rows).array().colwise() *= alpha.head(rows);
-      if (causal && j0 + cols > i0) {
-        // Diagonal tile (j0 == i0, rows == cols): row r may only touch value
-        // rows <= r. A masked weight is 0, but 0 * NaN is NaN, so a NaN value
-        // after the query must not enter the product at all.
-        for (Eigen::Index r = 0; r < rows; ++r) {
-          O.row(r).noalias() += s.row(r).head(r + 1) * Vh.middleRows(j0, r + 1);
-        }
-      } else {
-        O.topRows(rows).noalias() += s * Vh.middleRows(j0, cols);
-      }
+  auto& S = w.S;
+  auto& O = w.O;
+  auto m = w.m.head(std::min(kDenseQueryTile, n - i0));
+  const Eigen::Index rows = m.size();
+  auto l = w.l.head(rows);
+  auto alpha = w.alpha.head(rows);
+  auto m_new = w.m_new.head(rows);
+  const Eigen::Index kend = causal ? std::min(nk, i0 + rows) : nk;
+  m.setConstant(neg_inf);
+  l.setZero();
+  O.topRows(rows).setZero();
+  for (Eigen::Index j0 = 0; j0 < kend; j0 += kDenseKeyTile) {
+    const Eigen::Index cols = std::min(kDenseKeyTile, kend - j0);
+    const bool diagonal = causal && j0 + cols > i0;  // then j0 == i0 and rows == cols
+    auto s = S.topLeftCorner(rows, cols);
+    s.noalias() = (Qh.middleRows(i0, rows) * Kh.middleRows(j0, cols).transpose()) * scale;
+    if (diagonal) mask_upper(s, i0, j0, neg_inf);
+    // Online softmax: rescale what was accumulated to the new row maxima.
+    m_new = m.max(s.rowwise().maxCoeff().array());
+    alpha = (m - m_new).exp();
+    m = m_new;
+    s.array().colwise() -= m;
+    s.array() = softmax_exp(s.array(), T(0), T(1));
+    if (diagonal) mask_upper(s, i0, j0, T(0));  // masked weights are exactly 0
+    l = l * alpha + s.rowwise().sum().array();
+    O.topRows(rows).array().colwise() *= alpha;
+    if (diagonal) {
+      // Row r may only touch value rows <= r: a masked weight is 0, but
+      // 0 * NaN is NaN, so a NaN value after the query must not enter at all.
+      for (Eigen::Index r = 0; r < rows; ++r) O.row(r).noalias() += s.row(r).head(r + 1) * Vh.middleRows(j0, r + 1);
+    } else {
+      O.topRows(rows).noalias() += s * Vh.middleRows(j0, cols);
     }
-    Oh.middleRows(i0, rows) = (O.topRows(rows).array().colwise() / l.head(rows)).matrix();
   }
+  Oh.middleRows(i0, rows) = (O.topRows(rows).array().colwise() / l).matrix();
 }
 
 template <class T>
@@ -113,13 +125,31 @@ void dense_attention(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View
   detail::check_out("dense_attention", q, out);
   if (q.seq() == 0) return;
   const std::size_t g = q.heads() / k.heads();
-  for (std::size_t h = 0; h < q.heads(); ++h) {
-    detail::StridedRowsMut<T> oh(out.data() + h * out.dim(), static_cast<Eigen::Index>(out.seq()),
-                                 static_cast<Eigen::Index>(out.dim()),
+  const auto n = static_cast<Eigen::Index>(q.seq()), d = static_cast<Eigen::Index>(q.dim());
+  const Eigen::Index tiles = (n + detail::kDenseQueryTile - 1) / detail::kDenseQueryTile;
+  const Eigen::Index items = tiles * static_cast<Eigen::Index>(q.heads());
+  // Work item = (head, query tile); items are independent, so any split over
+  // threads gives bit-identical results.
+  auto run = [&](Eigen::Index item, detail::DenseTileScratch<T>& w) {
+    const auto h = static_cast<std::size_t>(item / tiles);
+    detail::StridedRowsMut<T> oh(out.data() + h * out.dim(), n, d,
                                  Eigen::OuterStride<>(static_cast<Eigen::Index>(out.heads() * out.dim())));
-    detail::dense_head<T>(detail::head_rows(q, h), detail::head_rows(k, h / g), detail::head_rows(v, h / g), oh,
-                          causal);
+    detail::dense_tile<T>(detail::head_rows(q, h), detail::head_rows(k, h / g), detail::head_rows(v, h / g), oh,
+                          causal, (item % tiles) * detail::kDenseQueryTile, w);
+  };
+#if defined(AETHER_USE_OPENMP)
+  if (items > 1 && omp_get_max_threads() > 1) {
+#pragma omp parallel
+    {
+      detail::DenseTileScratch<T> w(d);
+#pragma omp for schedule(dynamic)
+      for (Eigen::Index item = 0; item < items; ++item) run(item, w);
+    }
+    return;
   }
+#endif
+  detail::DenseTileScratch<T> w(d);
+  for (Eigen::Index item = 0; item < items; ++item) run(item, w);
 }
 
 /// Dense attention, returning a new `(n, q_heads, d)` tensor. Accepts any mix
