@@ -56,6 +56,21 @@ std::array<Eigen::Map<Vec>, sizeof...(I)> maps_of_rows(T* p, std::size_t d, std:
   return {{Eigen::Map<Vec>(p + I * d, static_cast<Eigen::Index>(d))...}};
 }
 
+/// Adds each token candidate's softmax weight (`scores` hold the row's exp
+/// values, `inv` its 1 / sum) to `token_weights[token]`, for `rows` rows.
+/// Kept out of line: only heavy-hitter decode needs it, and inlining it into
+/// the kernel costs the prefill path registers.
+template <class T>
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+void add_token_weights(int rows, const T* scores, std::size_t pitch, const T* inv, const Candidates& c,
+                       T* token_weights) {
+  for (int r = 0; r < rows; ++r) {
+    for (std::size_t e = 0; e < c.tokens.size(); ++e) token_weights[c.tokens[e]] += scores[r * pitch + e] * inv[r];
+  }
+}
+
 /// Attention of `G` query rows (compile-time, 1..4) over one kv head's
 /// candidates. Each candidate's row address is computed once for all G rows;
 /// every row still sees exactly the arithmetic of the G = 1 case, so results
@@ -137,11 +152,7 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
   }
 
   // 4. Optionally report each token's softmax weight (heavy-hitter eviction).
-  if (token_weights != nullptr) {
-    for (int r = 0; r < G; ++r) {
-      for (std::size_t e = 0; e < nt; ++e) token_weights[tokens[e]] += scores[r * pitch + e] * inv[r];
-    }
-  }
+  if (token_weights != nullptr) add_token_weights(G, scores, pitch, inv, c, token_weights);
 }
 
 /// Attention of `g` query rows (one GQA group, contiguous `g x d` at `q`)
