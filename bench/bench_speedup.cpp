@@ -16,6 +16,7 @@
 // benchmark::Initialize:
 //   --wall        summary from wall-clock time instead of CPU time
 //   --long        add N = 2048 .. 16384 (naive_dense capped at 4096, dense at 8192)
+//   --small       add N = 16, 32 (where dense and sparse cost about the same)
 //   --csv=PATH    summary CSV path (default: bench_speedup.csv next to
 //                 --benchmark_out, else in the working directory)
 //
@@ -183,14 +184,21 @@ void bm_append_mqa(benchmark::State& state) {
   state.counters["tokens/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-std::vector<std::int64_t> sizes(std::int64_t cap, bool long_run) {
+/// Which N to run: 64 .. 1024 by default, 2048 .. 16384 added by --long
+/// (capped per family), 16 and 32 added by --small (to locate the crossover).
+struct SizeSet {
+  bool long_run = false;
+  bool small = false;
+};
+
+std::vector<std::int64_t> sizes(std::int64_t cap, SizeSet set) {
   std::vector<std::int64_t> out;
-  const std::int64_t last = long_run ? std::min<std::int64_t>(cap, 16384) : 1024;
-  for (std::int64_t n = 64; n <= last; n *= 2) out.push_back(n);
+  const std::int64_t last = set.long_run ? std::min<std::int64_t>(cap, 16384) : 1024;
+  for (std::int64_t n = set.small ? 16 : 64; n <= last; n *= 2) out.push_back(n);
   return out;
 }
 
-void register_all(bool long_run) {
+void register_all(SizeSet set) {
   struct Family {
     const char* name;
     void (*fn)(benchmark::State&);
@@ -209,7 +217,7 @@ void register_all(bool long_run) {
   };
   for (const Family& f : families) {
     auto* b = benchmark::RegisterBenchmark(f.name, f.fn);
-    for (std::int64_t n : sizes(f.cap, long_run)) b->Arg(n);
+    for (std::int64_t n : sizes(f.cap, set)) b->Arg(n);
     b->Complexity(f.big_o)->Unit(f.big_o == benchmark::oLogN ? benchmark::kNanosecond : benchmark::kMicrosecond);
   }
   benchmark::RegisterBenchmark("append_mqa", bm_append_mqa)->Unit(benchmark::kNanosecond);
@@ -227,10 +235,10 @@ double baseline_check() {
   return worst;
 }
 
-void summarize(const aether_bench::Results& r, std::ostream& os, const std::string& csv, bool wall, bool long_run,
+void summarize(const aether_bench::Results& r, std::ostream& os, const std::string& csv, bool wall, SizeSet set,
                double baseline_diff) {
   using aether_bench::fmt;
-  const std::vector<std::int64_t> ns = sizes(16384, long_run);
+  const std::vector<std::int64_t> ns = sizes(16384, set);
   auto ms = [&](const char* f, std::int64_t n) { return r.ns(f, n) * 1e-6; };
   auto us = [&](const char* f, std::int64_t n) { return r.ns(f, n) * 1e-3; };
 
@@ -323,7 +331,9 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool long_run = aether_bench::take_flag(argc, argv, "--long");
+  SizeSet set;
+  set.long_run = aether_bench::take_flag(argc, argv, "--long");
+  set.small = aether_bench::take_flag(argc, argv, "--small");
   const bool wall = aether_bench::take_flag(argc, argv, "--wall");
   const std::string csv_flag = aether_bench::take_value(argc, argv, "--csv");
   const std::string bench_out = aether_bench::peek_value(argc, argv, "--benchmark_out");
@@ -331,7 +341,7 @@ int main(int argc, char** argv) {
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  register_all(long_run);
+  register_all(set);
 
   const double baseline_diff = baseline_check();
   aether_bench::RecordingReporter reporter(benchmark::CreateDefaultDisplayReporter());
@@ -341,7 +351,7 @@ int main(int argc, char** argv) {
   const aether_bench::Results results(reporter.runs(), wall);
   if (results.empty()) return 0;  // e.g. --benchmark_list_tests
   std::ostream& os = (format.empty() || format == "console") ? std::cout : std::cerr;
-  summarize(results, os, aether_bench::csv_path(csv_flag, bench_out, "bench_speedup.csv"), wall, long_run,
+  summarize(results, os, aether_bench::csv_path(csv_flag, bench_out, "bench_speedup.csv"), wall, set,
             baseline_diff);
   return 0;
 }
