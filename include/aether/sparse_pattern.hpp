@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -139,7 +140,9 @@ class SparsePattern {
       }
       out.push_back(static_cast<std::uint32_t>(next));
     }
-    for (std::size_t j = lo; j <= hi; ++j) out.push_back(static_cast<std::uint32_t>(j));
+    const std::size_t before = out.size();  // the window, written in one go
+    out.resize(before + (hi - lo + 1));
+    std::iota(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(), static_cast<std::uint32_t>(lo));
     while (g != g_end && *g <= hi) ++g;  // globals inside the window are already there
 
     // Right of the window (non-causal only): i+s ascending, merged with globals in (hi, n).
