@@ -173,12 +173,13 @@ TEST(ViewOf, MapsWithoutCopy) {
   std::vector<float> buf(4 * 6);
   for (std::size_t e = 0; e < buf.size(); ++e) buf[e] = static_cast<float>(e);
   Eigen::Map<RowMajorF> map(buf.data(), 4, 6);
-  // Note: a mutable Map currently yields a read-only view (see report);
-  // what is checked is that no copy happens.
+  // A mutable Map gives a mutable view (kernel output can be written through it).
   auto v = aether::view_of(map, 2, 3);
-  static_assert(std::is_same_v<typename decltype(v)::value_type, float>);
+  static_assert(std::is_same_v<decltype(v), Tensor3View<float>>);
   EXPECT_EQ(v.data(), buf.data());
   EXPECT_EQ(v(3, 1, 2), buf[(3 * 2 + 1) * 3 + 2]);
+  v(0, 0, 1) = 42.0f;
+  EXPECT_EQ(buf[1], 42.0f);
 
   Eigen::Map<const RowMajorF> cmap(buf.data(), 4, 6);
   auto cv = aether::view_of(cmap, 6, 1);

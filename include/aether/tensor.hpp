@@ -167,9 +167,11 @@ template <class Derived>
 auto view_of(const Eigen::PlainObjectBase<Derived>& m, std::size_t heads, std::size_t dim) {
   return detail::view_of_matrix(m.data(), m.derived(), heads, dim);
 }
-/// View over an Eigen::Map (const or mutable) of a row-major `seq x (heads*dim)` matrix.
+/// View over an Eigen::Map of a row-major `seq x (heads*dim)` matrix: mutable
+/// for a `Map<Matrix>`, read-only for a `Map<const Matrix>`. The Map is taken
+/// by value (it is itself a view), so its write access carries over.
 template <class PlainType, int Options, class Stride>
-auto view_of(const Eigen::Map<PlainType, Options, Stride>& m, std::size_t heads, std::size_t dim) {
+auto view_of(Eigen::Map<PlainType, Options, Stride> m, std::size_t heads, std::size_t dim) {
   return detail::view_of_matrix(m.data(), m, heads, dim);
 }
 
