@@ -9,6 +9,7 @@
 // - double: max abs error <= 1e-12 (the kernel and the reference differ only
 //           in summation order, ~n * eps = 300 * 1.1e-16).
 #include "reference_attention.hpp"
+#include "test_support.hpp"
 
 #include <aether/dense_attention.hpp>
 #include <aether/error.hpp>
@@ -24,21 +25,14 @@
 
 namespace {
 
+using aether_test::error_code_of;
+
 using aether::Errc;
 using aether::Tensor3;
 using aether::Tensor3View;
 using aether_ref::max_diff;
 using aether_ref::random_tensor;
 
-template <class F>
-Errc error_code_of(F&& f) {
-  try {
-    f();
-  } catch (const aether::Error& e) {
-    return e.code();
-  }
-  return Errc::ok;
-}
 
 struct DenseCase {
   std::size_t n, q_heads, kv_heads, dim;

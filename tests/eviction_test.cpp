@@ -12,8 +12,11 @@
 #include <vector>
 
 #include "reference_attention.hpp"
+#include "test_support.hpp"
 
 namespace {
+
+using aether_test::token;
 
 using aether::Errc;
 using aether::Eviction;
@@ -22,7 +25,6 @@ using aether::KvCache;
 using aether::Tensor3;
 using aether::Tensor3View;
 
-Tensor3View<const float> token(const Tensor3<float>& t, std::size_t i) { return t.view().slice(i, 1); }
 
 /// A fresh cache (no policy) holding exactly the surviving tokens of `c`, in slot order.
 KvCache<float> rebuild(const KvCache<float>& c, const Tensor3<float>& k, const Tensor3<float>& v) {

@@ -3,6 +3,7 @@
 // decode accuracy on the conformance decode cases).
 #include "conformance_data.hpp"
 #include "reference_attention.hpp"
+#include "test_support.hpp"
 
 #include <aether/error.hpp>
 #include <aether/kv_cache.hpp>
@@ -16,26 +17,16 @@
 
 namespace {
 
+using aether_test::error_code_of;
+using aether_test::token;
+
 using aether::Errc;
 using aether::KvCache;
 using aether::Tensor3;
 using aether::Tensor3View;
 using aether_ref::random_tensor;
 
-template <class F>
-Errc error_code_of(F&& f) {
-  try {
-    f();
-  } catch (const aether::Error& e) {
-    return e.code();
-  }
-  return Errc::ok;
-}
 
-template <class T>
-Tensor3View<const T> token(const Tensor3<T>& t, std::size_t i) {
-  return Tensor3View<const T>(t).slice(i, 1);
-}
 
 /// Every byte a cache exposes, plus its full key/value storage (capacity rows).
 template <class T, class S>

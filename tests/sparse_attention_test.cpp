@@ -5,6 +5,7 @@
 // Tolerances (inputs uniform in [-1, 1]): float <= 1e-5 against float64
 // (SEMANTICS.md), <= 5e-4 for hot scores; double <= 1e-12.
 #include "reference_attention.hpp"
+#include "test_support.hpp"
 
 #include <aether/dense_attention.hpp>
 #include <aether/error.hpp>
@@ -23,6 +24,8 @@
 
 namespace {
 
+using aether_test::error_code_of;
+
 using aether::Errc;
 using aether::SparseAttention;
 using aether::SparseConfig;
@@ -31,15 +34,6 @@ using aether_ref::bit_mismatch;
 using aether_ref::max_diff;
 using aether_ref::random_tensor;
 
-template <class F>
-Errc error_code_of(F&& f) {
-  try {
-    f();
-  } catch (const aether::Error& e) {
-    return e.code();
-  }
-  return Errc::ok;
-}
 
 SparseConfig make_cfg(std::size_t window, std::size_t block, std::vector<std::size_t> globals, bool causal,
                       bool log_stride = true, bool landmarks = true) {

@@ -5,6 +5,7 @@
 // - dense: within 1e-6 of the dense prefill (a different summation order);
 // - an empty cache decodes to zeros; TemporalHead's typed errors.
 #include "reference_attention.hpp"
+#include "test_support.hpp"
 
 #include <aether/dense_attention.hpp>
 #include <aether/error.hpp>
@@ -22,6 +23,9 @@
 
 namespace {
 
+using aether_test::error_code_of;
+using aether_test::token;
+
 using aether::Errc;
 using aether::KvCache;
 using aether::SparseAttention;
@@ -32,20 +36,7 @@ using aether::Tensor3;
 using aether::Tensor3View;
 using aether_ref::random_tensor;
 
-template <class F>
-Errc error_code_of(F&& f) {
-  try {
-    f();
-  } catch (const aether::Error& e) {
-    return e.code();
-  }
-  return Errc::ok;
-}
 
-template <class T>
-Tensor3View<const T> token(const Tensor3<T>& t, std::size_t i) {
-  return Tensor3View<const T>(t).slice(i, 1);
-}
 
 /// Empty when row t of `a` (all heads) has the same bytes as `b` (1, heads, dim).
 std::string row_mismatch(const Tensor3<float>& a, std::size_t t, Tensor3View<const float> b) {

@@ -16,22 +16,17 @@
 #include <type_traits>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace {
+
+using aether_test::error_code_of;
 
 using aether::Errc;
 using aether::Tensor3;
 using aether::Tensor3View;
 using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-template <class F>
-Errc error_code_of(F&& f) {
-  try {
-    f();
-  } catch (const aether::Error& e) {
-    return e.code();
-  }
-  return Errc::ok;
-}
 
 // A non-template function: the implicit conversion must happen at the call.
 std::size_t takes_const_view(Tensor3View<const float> v) { return v.size(); }

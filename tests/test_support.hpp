@@ -1,0 +1,28 @@
+#pragma once
+// Small helpers shared by the test binaries.
+
+#include <aether/error.hpp>
+#include <aether/tensor.hpp>
+
+#include <cstddef>
+
+namespace aether_test {
+
+/// The `aether::Errc` that `f()` throws, or `Errc::ok` when it returns normally.
+template <class F>
+aether::Errc error_code_of(F&& f) {
+  try {
+    f();
+  } catch (const aether::Error& e) {
+    return e.code();
+  }
+  return aether::Errc::ok;
+}
+
+/// Token `i` of `t` as a `(1, heads, dim)` view.
+template <class T>
+aether::Tensor3View<const T> token(const aether::Tensor3<T>& t, std::size_t i) {
+  return t.view().slice(i, 1);
+}
+
+}  // namespace aether_test
