@@ -170,11 +170,12 @@ class SparseAttention {
     // never reallocates the workspace after its first step.
     T* scores = reserve(ws, decode_pattern_, cache.capacity(), g);
     const std::size_t first = len - q.seq();
+    const T sc = scale(d);
     detail::dispatch_dim(d, [&](auto dim_tag) {
       for (std::size_t r = 0; r < q.seq(); ++r) {
         decode_pattern_.candidates(first + r, len, ws.candidates);
         for (std::size_t h = 0; h < kvh; ++h) {
-          detail::attend_group<decltype(dim_tag)::value>(q.row(r, h * g), g, d, scale(d), ws.candidates,
+          detail::attend_group<decltype(dim_tag)::value>(q.row(r, h * g), g, d, sc, ws.candidates,
                                                          cache.token_rows(h), cache.landmark_rows(h), scores,
                                                          detail::score_pitch(ws.candidates.size()), out.row(r, h * g),
                                                          sink);
@@ -221,9 +222,10 @@ class SparseAttention {
     if (n == 0) return;
     const std::size_t kvh = k.heads(), g = q.heads() / kvh, d = q.dim(), row = kvh * d;
     landmark_means(k, v, ws);
-    auto rows_of = [&](std::size_t h) {
-      return std::make_pair(detail::RowSource<T>{k.data() + h * d, v.data() + h * d, row},
-                            detail::RowSource<T>{ws.landmark_keys.data() + h * d, ws.landmark_values.data() + h * d, row});
+    const T sc = scale(d);
+    auto tokens_of = [&](std::size_t h) { return detail::RowSource<T>{k.data() + h * d, v.data() + h * d, row}; };
+    auto marks_of = [&](std::size_t h) {
+      return detail::RowSource<T>{ws.landmark_keys.data() + h * d, ws.landmark_values.data() + h * d, row};
     };
     // Queries [begin, end) with one workspace; shared by the serial and OpenMP paths.
     auto run_rows = [&](std::size_t begin, std::size_t end, Workspace<T>& w) {
@@ -233,9 +235,8 @@ class SparseAttention {
           pattern_.candidates(i, n, w.candidates, keep);
           const std::size_t pitch = detail::score_pitch(w.candidates.size());
           for (std::size_t h = 0; h < kvh; ++h) {
-            const auto src = rows_of(h);
-            detail::attend_group<decltype(dim_tag)::value>(q.row(i, h * g), g, d, scale(d), w.candidates, src.first,
-                                                           src.second, scores, pitch, out.row(i, h * g));
+            detail::attend_group<decltype(dim_tag)::value>(q.row(i, h * g), g, d, sc, w.candidates, tokens_of(h),
+                                                           marks_of(h), scores, pitch, out.row(i, h * g));
           }
         }
       });
