@@ -1,7 +1,9 @@
 // bench_speedup: the seed's N = 64 .. 1024 speedup curve (2048 .. 16384 with
 // --long), every path on identical deterministic inputs, 4 query heads x 32.
 //
-//   naive_dense      the reference's naive scalar causal attention (baseline, kept here)
+//   naive_dense      the reference's naive scalar causal attention (the baseline;
+//                    auto-vectorisation disabled for it, see below)
+//   naive_dense_autovec  the identical loops, compiler free to vectorise
 //   dense            aether::dense_attention (Eigen tiles, online softmax)
 //   sparse           TemporalHead<float>::forward, seed config (MHA, W16 B32)
 //   sparse_raw       SparseAttention<float>::forward, same SparseConfig (wrapper cost)
@@ -15,7 +17,7 @@
 // --benchmark_out, --benchmark_repetitions, ...). Own flags, removed before
 // benchmark::Initialize:
 //   --wall        summary from wall-clock time instead of CPU time
-//   --long        add N = 2048 .. 16384 (naive_dense capped at 4096, dense at 8192)
+//   --long        add N = 2048 .. 16384 (naive_dense* capped at 4096, dense at 8192)
 //   --small       add N = 16, 32 (where dense and sparse cost about the same)
 //   --csv=PATH    summary CSV path (default: bench_speedup.csv next to
 //                 --benchmark_out, else in the working directory)
@@ -49,43 +51,83 @@ using aether_bench::kHeadDim;
 using aether_bench::kQHeads;
 
 // ---------------------------------------------------------------------------
-// The baseline: the reference's naive dense attention, kept in the bench.
-// Scalar, causal; for each head and query row: pass 1 computes the scores
-// q.k * scale over j <= i and their max, pass 2 computes exp(s - max), their
-// sum and the weighted sum of v, then divides. Plain loops, no Eigen. Built
-// with the project's normal flags (no -ffast-math), so gcc keeps the float dot
-// product a scalar reduction, as in the reference.
+// The baselines: the reference's naive dense attention, kept in the bench.
+// Causal; for each head and query row: pass 1 computes the scores q.k * scale
+// over j <= i and their max, pass 2 computes exp(s - max), their sum and the
+// weighted sum of v, then divides. Plain loops, no Eigen, no -ffast-math.
+//
+// The project's issue defines the baseline as "the reference's naive
+// algorithm (scalar, two passes per row)", and the reference's naive kernel
+// runs in 94 ms at N = 1024 (4 heads x 32) on this machine kind. Left alone,
+// gcc -O3 auto-vectorises the `oi[e] += w * vj[e]` accumulation (no
+// reduction, so no -ffast-math needed) and the same loops run in ~40-45 ms:
+// no longer the scalar reference. So the baseline `naive_dense` is compiled
+// with auto-vectorisation disabled for that one function (GCC: optimize
+// ("no-tree-vectorize"); clang: loop pragmas), which models the reference's
+// scalar loops and reproduces its ~94 ms (73-94 ms measured here). The same
+// loops with the compiler free to vectorise are measured too, as
+// `naive_dense_autovec`, and every acceptance ratio is also printed against
+// them and against the reference's published 94 ms, so nothing is hidden.
 // ---------------------------------------------------------------------------
-Tensor3<float> naive_dense(const Tensor3<float>& q, const Tensor3<float>& k, const Tensor3<float>& v) {
-  const std::size_t n = q.seq(), heads = q.heads(), d = q.dim();
-  Tensor3<float> out(n, heads, d);
-  std::vector<float> scores(n);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  for (std::size_t h = 0; h < heads; ++h) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const float* qi = q.data() + (i * heads + h) * d;
-      float max_score = -std::numeric_limits<float>::infinity();
-      for (std::size_t j = 0; j <= i; ++j) {
-        const float* kj = k.data() + (j * heads + h) * d;
-        float s = 0.0f;
-        for (std::size_t e = 0; e < d; ++e) s += qi[e] * kj[e];
-        s *= scale;
-        scores[j] = s;
-        if (s > max_score) max_score = s;
-      }
-      float* oi = out.data() + (i * heads + h) * d;
-      float sum = 0.0f;
-      for (std::size_t j = 0; j <= i; ++j) {
-        const float w = std::exp(scores[j] - max_score);
-        sum += w;
-        const float* vj = v.data() + (j * heads + h) * d;
-        for (std::size_t e = 0; e < d; ++e) oi[e] += w * vj[e];
-      }
-      for (std::size_t e = 0; e < d; ++e) oi[e] /= sum;
-    }
-  }
+#if defined(__clang__)
+#define AETHER_BENCH_SCALAR_FN
+#define AETHER_BENCH_SCALAR_LOOP _Pragma("clang loop vectorize(disable) interleave(disable)")
+#elif defined(__GNUC__)
+#define AETHER_BENCH_SCALAR_FN __attribute__((optimize("no-tree-vectorize")))
+#define AETHER_BENCH_SCALAR_LOOP
+#else
+#define AETHER_BENCH_SCALAR_FN
+#define AETHER_BENCH_SCALAR_LOOP
+#endif
+
+/// The reference's published naive-kernel time at N = 1024 (4 heads x 32),
+/// on this machine kind. A constant, not measured by this program.
+constexpr double kReferenceNaive1024Ms = 94.0;
+
+// Body shared by both baselines; LOOP is placed before every inner loop.
+#define AETHER_BENCH_NAIVE_BODY(LOOP)                                        \
+  const std::size_t n = q.seq(), heads = q.heads(), d = q.dim();             \
+  Tensor3<float> out(n, heads, d);                                           \
+  std::vector<float> scores(n);                                              \
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));               \
+  for (std::size_t h = 0; h < heads; ++h) {                                  \
+    for (std::size_t i = 0; i < n; ++i) {                                    \
+      const float* qi = q.data() + (i * heads + h) * d;                      \
+      float max_score = -std::numeric_limits<float>::infinity();             \
+      LOOP for (std::size_t j = 0; j <= i; ++j) {                            \
+        const float* kj = k.data() + (j * heads + h) * d;                    \
+        float s = 0.0f;                                                      \
+        LOOP for (std::size_t e = 0; e < d; ++e) s += qi[e] * kj[e];         \
+        s *= scale;                                                          \
+        scores[j] = s;                                                       \
+        if (s > max_score) max_score = s;                                    \
+      }                                                                      \
+      float* oi = out.data() + (i * heads + h) * d;                          \
+      float sum = 0.0f;                                                      \
+      LOOP for (std::size_t j = 0; j <= i; ++j) {                            \
+        const float w = std::exp(scores[j] - max_score);                     \
+        sum += w;                                                            \
+        const float* vj = v.data() + (j * heads + h) * d;                    \
+        LOOP for (std::size_t e = 0; e < d; ++e) oi[e] += w * vj[e];         \
+      }                                                                      \
+      LOOP for (std::size_t e = 0; e < d; ++e) oi[e] /= sum;                 \
+    }                                                                        \
+  }                                                                          \
   return out;
+
+/// The baseline: the reference's scalar loops (auto-vectorisation disabled).
+AETHER_BENCH_SCALAR_FN Tensor3<float> naive_dense(const Tensor3<float>& q, const Tensor3<float>& k,
+                                                  const Tensor3<float>& v) {
+  AETHER_BENCH_NAIVE_BODY(AETHER_BENCH_SCALAR_LOOP)
 }
+
+/// The identical loops, compiler free to vectorise (gcc vectorises the `w * v`
+/// accumulation and the final division; the dot product stays a scalar chain).
+Tensor3<float> naive_dense_autovec(const Tensor3<float>& q, const Tensor3<float>& k, const Tensor3<float>& v) {
+  AETHER_BENCH_NAIVE_BODY()
+}
+
+#undef AETHER_BENCH_NAIVE_BODY
 
 void set_counters(benchmark::State& state, std::int64_t n, std::int64_t tokens_per_iteration) {
   state.SetComplexityN(n);
@@ -98,6 +140,17 @@ void bm_naive_dense(benchmark::State& state) {
   const Inputs in(n, kQHeads, kQHeads, kHeadDim);
   for (auto _ : state) {
     Tensor3<float> o = naive_dense(in.q, in.k, in.v);
+    benchmark::DoNotOptimize(o.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, state.range(0), state.range(0));
+}
+
+void bm_naive_dense_autovec(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const Inputs in(n, kQHeads, kQHeads, kHeadDim);
+  for (auto _ : state) {
+    Tensor3<float> o = naive_dense_autovec(in.q, in.k, in.v);
     benchmark::DoNotOptimize(o.data());
     benchmark::ClobberMemory();
   }
@@ -207,6 +260,7 @@ void register_all(SizeSet set) {
   };
   const Family families[] = {
       {"naive_dense", bm_naive_dense, benchmark::oNSquared, 4096},
+      {"naive_dense_autovec", bm_naive_dense_autovec, benchmark::oNSquared, 4096},
       {"dense", bm_dense, benchmark::oNSquared, 8192},
       {"sparse", bm_sparse, benchmark::oNLogN, 16384},
       {"sparse_raw", bm_sparse_raw, benchmark::oNLogN, 16384},
@@ -225,18 +279,23 @@ void register_all(SizeSet set) {
 
 double ratio(double num, double den) { return (std::isnan(num) || std::isnan(den) || den <= 0) ? std::nan("") : num / den; }
 
-/// Max |naive - dense| at a small N: the baseline computes the same function.
-double baseline_check() {
+/// Max |naive - dense| and |naive_autovec - dense| at a small N: both
+/// baselines compute the same function.
+std::pair<double, double> baseline_check() {
   const Inputs in(256, kQHeads, kQHeads, kHeadDim);
   const Tensor3<float> a = naive_dense(in.q, in.k, in.v);
+  const Tensor3<float> av = naive_dense_autovec(in.q, in.k, in.v);
   const Tensor3<float> b = aether::dense_attention(in.q, in.k, in.v, /*causal=*/true);
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double(a.data()[i]) - b.data()[i]));
-  return worst;
+  double worst = 0, worst_av = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, std::abs(double(a.data()[i]) - b.data()[i]));
+    worst_av = std::max(worst_av, std::abs(double(av.data()[i]) - b.data()[i]));
+  }
+  return {worst, worst_av};
 }
 
 void summarize(const aether_bench::Results& r, std::ostream& os, const std::string& csv, bool wall, SizeSet set,
-               double baseline_diff) {
+               std::pair<double, double> baseline_diff) {
   using aether_bench::fmt;
   const std::vector<std::int64_t> ns = sizes(16384, set);
   auto ms = [&](const char* f, std::int64_t n) { return r.ns(f, n) * 1e-6; };
@@ -244,32 +303,38 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
 
   os << "\n=== bench_speedup summary: " << aether_bench::build_flavour() << ", " << aether_bench::isa_summary()
      << ", 4 q heads x 32, " << (wall ? "wall" : "CPU") << " time per call (median if repeated) ===\n"
-     << "naive_dense vs dense max |diff| at N=256: " << baseline_diff << "\n\n";
-  os << "     N | naive ms |  dense ms | sparse ms | raw ms    | x naive | x dense | mqa W16B32 ms | mqa x MHA | "
-        "mqa W32B16 ms | dec MHA us | dec MQA us\n";
-  os << "-------+----------+-----------+-----------+-----------+---------+---------+---------------+-----------+"
-        "---------------+------------+-----------\n";
+     << "max |diff| vs dense at N=256: naive_dense " << baseline_diff.first << ", naive_dense_autovec "
+     << baseline_diff.second << "\n"
+     << "naive = scalar baseline (auto-vectorisation off; the reference's published naive time at N=1024 is "
+     << fmt(kReferenceNaive1024Ms, 0, 0) << " ms), autovec = the same loops vectorised by the compiler\n\n";
+  os << "     N | naive ms | autovec ms |  dense ms | sparse ms | raw ms    | x naive | x autovec | x dense | "
+        "mqa W16B32 ms | mqa x MHA | mqa W32B16 ms | dec MHA us | dec MQA us\n";
+  os << "-------+----------+------------+-----------+-----------+-----------+---------+-----------+---------+"
+        "---------------+-----------+---------------+------------+-----------\n";
   std::ofstream out(csv);
-  out << "n,naive_dense_ms,dense_ms,sparse_ms,sparse_raw_ms,sparse_mqa_seed_ms,sparse_mqa_def_ms,decode_mha_us,"
-         "decode_mqa_us,speedup_vs_naive,speedup_vs_dense,mqa_speedup_vs_mha\n";
+  out << "n,naive_dense_ms,naive_dense_autovec_ms,dense_ms,sparse_ms,sparse_raw_ms,sparse_mqa_seed_ms,"
+         "sparse_mqa_def_ms,decode_mha_us,decode_mqa_us,speedup_vs_naive,speedup_vs_naive_autovec,speedup_vs_dense,"
+         "mqa_speedup_vs_mha\n";
   for (std::int64_t n : ns) {
     const double nv = ms("naive_dense", n), de = ms("dense", n), sp = ms("sparse", n), raw = ms("sparse_raw", n);
+    const double na = ms("naive_dense_autovec", n);
     const double mq = ms("sparse_mqa_seed", n), md = ms("sparse_mqa_def", n);
     const double dh = us("decode_mha", n), dq = us("decode_mqa", n);
-    if (std::isnan(nv) && std::isnan(de) && std::isnan(sp) && std::isnan(raw) && std::isnan(mq) && std::isnan(md) &&
+    if (std::isnan(nv) && std::isnan(na) && std::isnan(de) && std::isnan(sp) && std::isnan(raw) && std::isnan(mq) && std::isnan(md) &&
         std::isnan(dh) && std::isnan(dq)) {
       continue;
     }
-    const double xn = ratio(nv, sp), xd = ratio(de, sp), xm = ratio(sp, mq);
-    os << fmt(double(n), 6, 0) << " |" << fmt(nv, 9, 3) << " |" << fmt(de, 10, 4) << " |" << fmt(sp, 10, 4) << " |"
-       << fmt(raw, 10, 4) << " |" << fmt(xn, 8, 1) << " |" << fmt(xd, 8, 2) << " |" << fmt(mq, 14, 4) << " |"
+    const double xn = ratio(nv, sp), xa = ratio(na, sp), xd = ratio(de, sp), xm = ratio(sp, mq);
+    os << fmt(double(n), 6, 0) << " |" << fmt(nv, 9, 3) << " |" << fmt(na, 11, 3) << " |" << fmt(de, 10, 4) << " |"
+       << fmt(sp, 10, 4) << " |" << fmt(raw, 10, 4) << " |" << fmt(xn, 8, 1) << " |" << fmt(xa, 10, 1) << " |"
+       << fmt(xd, 8, 2) << " |" << fmt(mq, 14, 4) << " |"
        << fmt(xm, 10, 2) << " |" << fmt(md, 14, 4) << " |" << fmt(dh, 11, 3) << " |" << fmt(dq, 10, 3) << "\n";
     using aether_bench::cell;
-    out << n << "," << cell(nv) << "," << cell(de) << "," << cell(sp) << "," << cell(raw) << "," << cell(mq) << ","
-        << cell(md) << "," << cell(dh) << "," << cell(dq) << "," << cell(xn) << "," << cell(xd) << "," << cell(xm)
-        << "\n";
+    out << n << "," << cell(nv) << "," << cell(na) << "," << cell(de) << "," << cell(sp) << "," << cell(raw) << ","
+        << cell(mq) << "," << cell(md) << "," << cell(dh) << "," << cell(dq) << "," << cell(xn) << "," << cell(xa)
+        << "," << cell(xd) << "," << cell(xm) << "\n";
   }
-  os << "(x naive = naive/sparse, x dense = dense/sparse, mqa x MHA = sparse/mqa W16B32; decode = attention of the "
+  os << "(x naive = naive/sparse, x autovec = naive_dense_autovec/sparse, x dense = dense/sparse, mqa x MHA = sparse/mqa W16B32; decode = attention of the "
         "newest token at T = N)\n";
   if (const auto ac = r.ns("append_mqa", 0); !std::isnan(ac)) {
     os << "append one token (AETHER default cache): " << fmt(ac, 0, 1) << " ns\n";
@@ -277,7 +342,7 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
 
   // Growth over each 16x span that was measured (64 -> 1024, and 1024 -> 16384 with --long).
   for (const auto& [lo, hi] : {std::pair<std::int64_t, std::int64_t>{64, 1024}, {1024, 16384}}) {
-    const char* paths[] = {"naive_dense", "dense", "sparse", "sparse_raw", "sparse_mqa_seed", "sparse_mqa_def",
+    const char* paths[] = {"naive_dense", "naive_dense_autovec", "dense", "sparse", "sparse_raw", "sparse_mqa_seed", "sparse_mqa_def",
                            "decode_mha", "decode_mqa"};
     bool header = false;
     for (const char* p : paths) {
@@ -289,7 +354,7 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
            << ", quadratic = 256):\n";
         header = true;
       }
-      os << "  " << p << std::string(16 - std::string(p).size(), ' ') << " time(" << hi << ")/time(" << lo
+      os << "  " << p << std::string(20 - std::string(p).size(), ' ') << " time(" << hi << ")/time(" << lo
          << ") = " << fmt(g, 8, 1) << "  (~ N^" << fmt(std::log(g) / std::log(16.0), 0, 2) << ")\n";
     }
   }
@@ -309,15 +374,34 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
 #else
   const double need_naive = 100;
 #endif
-  check("sparse vs naive_dense at N=1024", ratio(r.ns("naive_dense", 1024), r.ns("sparse", 1024)), need_naive);
-  check("dense vs naive_dense at N=1024", ratio(r.ns("naive_dense", 1024), r.ns("dense", 1024)), 10);
+  // The criteria against the naive baseline use naive_dense (scalar). The same
+  // ratios against the auto-vectorised loops and against the reference's
+  // published 94 ms (a constant, not measured here) are printed beside them.
+  auto also = [&](const std::string& what, double value, double need) {
+    if (std::isnan(value)) return;
+    os << "         " << what << ": " << fmt(value, 0, 2) << "x (" << (value >= need ? "would pass" : "would fail")
+       << " at >= " << fmt(need, 0, 2) << "x)\n";
+  };
+  const double ref_ns = kReferenceNaive1024Ms * 1e6;
+  for (const char* path : {"sparse", "dense"}) {
+    const double need = std::string(path) == "sparse" ? need_naive : 10.0;
+    const double t = r.ns(path, 1024);
+    check(std::string(path) + " vs naive_dense (scalar) at N=1024", ratio(r.ns("naive_dense", 1024), t), need);
+    also("vs naive_dense_autovec (same loops, vectorised, measured)", ratio(r.ns("naive_dense_autovec", 1024), t),
+         need);
+    also("vs the reference's published 94 ms (constant, not measured)", ratio(ref_ns, t), need);
+  }
   double worst_dense = std::numeric_limits<double>::infinity();
   std::int64_t worst_n = 0;
   for (std::int64_t n : ns) {
     const double x = ratio(r.ns("naive_dense", n), r.ns("dense", n));
     if (!std::isnan(x) && x < worst_dense) worst_dense = x, worst_n = n;
   }
-  if (worst_n != 0) check("dense vs naive_dense, worst N (" + std::to_string(worst_n) + ")", worst_dense, 10);
+  if (worst_n != 0) {
+    check("dense vs naive_dense (scalar), worst N (" + std::to_string(worst_n) + ")", worst_dense, 10);
+    also("vs naive_dense_autovec at that N",
+         ratio(r.ns("naive_dense_autovec", worst_n), r.ns("dense", worst_n)), 10);
+  }
   for (std::int64_t n : ns) {
     if (n < 256) continue;
     const double x = ratio(r.ns("dense", n), r.ns("sparse", n));
@@ -343,7 +427,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_all(set);
 
-  const double baseline_diff = baseline_check();
+  const std::pair<double, double> baseline_diff = baseline_check();
   aether_bench::RecordingReporter reporter(benchmark::CreateDefaultDisplayReporter());
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
