@@ -184,14 +184,11 @@ void dense_decode_row(Tensor3View<const T> q1, const KvCache<T, S>& cache, Tenso
   ws.candidates.tokens.resize(len);
   std::iota(ws.candidates.tokens.begin(), ws.candidates.tokens.end(), std::uint32_t{0});
   ws.candidates.blocks.clear();
-  T* scores = ws.score_buffer(g * score_pitch(cache.capacity()));
+  T* scores = ws.score_buffer(kMaxRows * score_pitch(cache.capacity()));
   const T scale = T(1) / std::sqrt(static_cast<T>(d));
   dispatch_dim(d, [&](auto dim_tag) {
-    for (std::size_t h = 0; h < kvh; ++h) {
-      attend_group<decltype(dim_tag)::value>(q1.row(0, h * g), g, d, scale, ws.candidates, cache.token_rows(h),
-                                             cache.landmark_rows(h), scores, score_pitch(len), out.row(0, h * g),
-                                             sink);
-    }
+    attend_heads<decltype(dim_tag)::value>(q1.row(0, 0), q1.heads(), g, d, scale, ws.candidates, cache.token_rows(0),
+                                           cache.landmark_rows(0), scores, score_pitch(len), out.row(0, 0), sink);
   });
 }
 }  // namespace detail

@@ -134,9 +134,9 @@ class SparseAttention {
   static T scale(std::size_t d) { return T(1) / std::sqrt(static_cast<T>(d)); }
 
   /// Grows `ws` for any query of a length-`n` sequence; returns the score buffer.
-  static T* reserve(Workspace<T>& ws, const SparsePattern& p, std::size_t n, std::size_t group) {
+  static T* reserve(Workspace<T>& ws, const SparsePattern& p, std::size_t n) {
     ws.candidates.reserve(p, n);
-    return ws.score_buffer(group * detail::score_pitch(p.max_tokens(n) + p.max_blocks(n)));
+    return ws.score_buffer(detail::kMaxRows * detail::score_pitch(p.max_tokens(n) + p.max_blocks(n)));
   }
 
   template <class Cache>
@@ -165,21 +165,18 @@ class SparseAttention {
       std::fill(out.data(), out.data() + out.size(), T(0));
       return;
     }
-    const std::size_t kvh = cache.kv_heads(), g = q.heads() / kvh, d = q.dim();
+    const std::size_t g = q.heads() / cache.kv_heads(), d = q.dim();
     // Sized for the cache's capacity, not its length: a growing stream then
     // never reallocates the workspace after its first step.
-    T* scores = reserve(ws, decode_pattern_, cache.capacity(), g);
+    T* scores = reserve(ws, decode_pattern_, cache.capacity());
     const std::size_t first = len - q.seq();
     const T sc = scale(d);
     detail::dispatch_dim(d, [&](auto dim_tag) {
       for (std::size_t r = 0; r < q.seq(); ++r) {
         decode_pattern_.candidates(first + r, len, ws.candidates);
-        for (std::size_t h = 0; h < kvh; ++h) {
-          detail::attend_group<decltype(dim_tag)::value>(q.row(r, h * g), g, d, sc, ws.candidates,
-                                                         cache.token_rows(h), cache.landmark_rows(h), scores,
-                                                         detail::score_pitch(ws.candidates.size()), out.row(r, h * g),
-                                                         sink);
-        }
+        detail::attend_heads<decltype(dim_tag)::value>(q.row(r, 0), q.heads(), g, d, sc, ws.candidates,
+                                                       cache.token_rows(0), cache.landmark_rows(0), scores,
+                                                       detail::score_pitch(ws.candidates.size()), out.row(r, 0), sink);
       }
     });
   }
@@ -223,21 +220,17 @@ class SparseAttention {
     const std::size_t kvh = k.heads(), g = q.heads() / kvh, d = q.dim(), row = kvh * d;
     landmark_means(k, v, ws);
     const T sc = scale(d);
-    auto tokens_of = [&](std::size_t h) { return detail::RowSource<T>{k.data() + h * d, v.data() + h * d, row}; };
-    auto marks_of = [&](std::size_t h) {
-      return detail::RowSource<T>{ws.landmark_keys.data() + h * d, ws.landmark_values.data() + h * d, row};
-    };
+    const detail::RowSource<T> tokens{k.data(), v.data(), row};
+    const detail::RowSource<T> marks{ws.landmark_keys.data(), ws.landmark_values.data(), row};
     // Queries [begin, end) with one workspace; shared by the serial and OpenMP paths.
     auto run_rows = [&](std::size_t begin, std::size_t end, Workspace<T>& w) {
-      T* scores = reserve(w, pattern_, n, g);
+      T* scores = reserve(w, pattern_, n);
       detail::dispatch_dim(d, [&](auto dim_tag) {
         for (std::size_t i = begin; i < end; ++i) {
           pattern_.candidates(i, n, w.candidates, keep);
-          const std::size_t pitch = detail::score_pitch(w.candidates.size());
-          for (std::size_t h = 0; h < kvh; ++h) {
-            detail::attend_group<decltype(dim_tag)::value>(q.row(i, h * g), g, d, sc, w.candidates, tokens_of(h),
-                                                           marks_of(h), scores, pitch, out.row(i, h * g));
-          }
+          detail::attend_heads<decltype(dim_tag)::value>(q.row(i, 0), q.heads(), g, d, sc, w.candidates, tokens,
+                                                         marks, scores, detail::score_pitch(w.candidates.size()),
+                                                         out.row(i, 0));
         }
       });
     };

@@ -1,6 +1,6 @@
 #pragma once
 // Internal: the per-row attention code shared by prefill and decode.
-// Both paths call `attend_group` with the same candidate list (ascending
+// Both paths call `attend_heads` with the same candidate list (ascending
 // tokens, then ascending landmark blocks), the same group size and an
 // equally aligned score buffer, so their results are bit-identical.
 
@@ -40,10 +40,13 @@ inline std::size_t score_pitch(std::size_t count) noexcept {
 /// normal number's log: weights below ~1e-38 (float) become that floor instead
 /// of denormals, which would cost ~100x in every later multiply on x86.
 /// The error is far below float resolution of any non-negligible weight.
+template <class T>
+T exp_floor() {
+  return std::log(std::numeric_limits<T>::min()) + T(1);
+}
 template <class Derived, class T>
 auto softmax_exp(const Eigen::ArrayBase<Derived>& x, T m, T scale) {
-  const T floor = std::log(std::numeric_limits<T>::min()) + T(1);
-  return ((x - m) * scale).max(floor).exp();
+  return ((x - m) * scale).max(exp_floor<T>()).exp();
 }
 
 /// Compile-time head_dim for the specialised paths (0 = any, decided at run time).
@@ -71,13 +74,16 @@ void add_token_weights(int rows, const T* scores, std::size_t pitch, const T* in
   }
 }
 
-/// Attention of `G` query rows (compile-time, 1..4) over one kv head's
-/// candidates. Each candidate's row address is computed once for all G rows;
-/// every row still sees exactly the arithmetic of the G = 1 case, so results
+/// Attention of `R` query rows (compile-time, 1..4) of one query token over
+/// its candidates. Row r reads the kv head at offset `kv[r]` from `tok` and
+/// `lm` (0 for every row of a GQA group; h * d across MHA heads). All rows
+/// share the candidate list, and their exps run as one vectorised pass over
+/// the R contiguous score rows; each row still sees exactly the arithmetic it
+/// would see alone (dot products, element-wise exp, per-row sums), so results
 /// do not depend on how rows are grouped.
-template <int Dim, int G, class T, class S>
+template <int Dim, int R, bool kSharedKv, class T, class S>
 void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSource<S> tok, RowSource<T> lm,
-                 T* scores, std::size_t pitch, T* out, T* token_weights) {
+                 const std::size_t* kv_offsets, T* scores, std::size_t pitch, T* out, T* token_weights) {
   constexpr int kDim = VecOf<Dim>::value;
   using Vec = Eigen::Matrix<T, kDim, 1>;
   using CMap = Eigen::Map<const Vec>;
@@ -87,94 +93,133 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
   const std::uint32_t* blocks = c.blocks.data();
   const std::size_t nt = c.tokens.size(), nb = c.blocks.size(), nc = nt + nb;
   if (nc == 0) {
-    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(out, G * di).setZero();
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(out, R * di).setZero();
     return;
   }
+  // Sources start at row 0's kv head; kv(r) is row r's offset from it. When
+  // every row shares one kv head (a GQA group) kv(r) is a compile-time 0, so
+  // each key/value row is loaded once for all rows.
+  tok.k += kv_offsets[0];
+  tok.v += kv_offsets[0];
+  lm.k += kv_offsets[0];
+  lm.v += kv_offsets[0];
+  auto kv = [&](int r) -> std::size_t { return kSharedKv ? 0 : kv_offsets[r] - kv_offsets[0]; };
 
   // 1. Raw scores q . k for every candidate (tokens, then landmarks), and
   //    each row's running maximum (NaN scores never win; they still poison
   //    their own row through the exp below, and only that row).
-  T m[G];
-  for (int r = 0; r < G; ++r) m[r] = -std::numeric_limits<T>::infinity();
+  T m[R];
+  for (int r = 0; r < R; ++r) m[r] = -std::numeric_limits<T>::infinity();
   auto put = [&](int r, std::size_t e, T x) {
     scores[r * pitch + e] = x;
     m[r] = x > m[r] ? x : m[r];
   };
   for (std::size_t e = 0; e < nt; ++e) {
-    const auto k = SMap(tok.k + tokens[e] * tok.stride, di).template cast<T>();
-    for (int r = 0; r < G; ++r) put(r, e, CMap(q + r * d, di).dot(k));
+    const S* k = tok.k + tokens[e] * tok.stride;
+    for (int r = 0; r < R; ++r) put(r, e, CMap(q + r * d, di).dot(SMap(k + kv(r), di).template cast<T>()));
   }
   for (std::size_t e = 0; e < nb; ++e) {
-    const CMap k(lm.k + blocks[e] * lm.stride, di);
-    for (int r = 0; r < G; ++r) put(r, nt + e, CMap(q + r * d, di).dot(k));
+    const T* k = lm.k + blocks[e] * lm.stride;
+    for (int r = 0; r < R; ++r) put(r, nt + e, CMap(q + r * d, di).dot(CMap(k + kv(r), di)));
   }
 
-  // 2. Per row, max-subtracted exp in fixed-size chunks of kScorePitch (one
-  //    vectorised pass, no scalar tail) and the sum of the weights. Padding
-  //    lanes are set to -inf first: their exp is the ~1e-38 floor, which
-  //    cannot change a sum that is at least 1 (the maximum contributes 1).
+  // 2. Softmax weights in fixed-size chunks (no scalar tail): per row, scale
+  //    the max-subtracted scores and clamp them (padding lanes go straight to
+  //    the clamp floor); then one exp pass over all R rows, which are
+  //    contiguous; then each row's sum. A padding lane's exp is the ~1e-38
+  //    floor, which cannot change a sum that is at least 1 (the max gives 1).
   using Chunk = Eigen::Array<T, kScorePitch, 1>;
   using ChunkMap = Eigen::Map<Chunk, Eigen::AlignedMax>;
-  T inv[G];
-  for (int r = 0; r < G; ++r) {
+  using Wide = Eigen::Array<T, 4 * kScorePitch, 1>;
+  using WideMap = Eigen::Map<Wide, Eigen::AlignedMax>;
+  const T floor = exp_floor<T>();
+  for (int r = 0; r < R; ++r) {
     T* s = scores + r * pitch;
-    std::fill(s + nc, s + pitch, -std::numeric_limits<T>::infinity());
-    Chunk total = Chunk::Zero();
-    for (std::size_t b = 0; b < pitch; b += kScorePitch) {
+    for (std::size_t b = 0; b < nc; b += kScorePitch) {
       ChunkMap chunk(s + b);
-      chunk = softmax_exp(chunk, m[r], scale);
-      total += chunk;
+      chunk = ((chunk - m[r]) * scale).max(floor);
     }
+    std::fill(s + nc, s + pitch, floor);  // after: the last chunk also covered padding
+  }
+  const std::size_t all = R * pitch;
+  std::size_t b = 0;
+  for (; b + 4 * kScorePitch <= all; b += 4 * kScorePitch) {
+    WideMap wide(scores + b);
+    wide = wide.exp();
+  }
+  for (; b < all; b += kScorePitch) {
+    ChunkMap chunk(scores + b);
+    chunk = chunk.exp();
+  }
+  T inv[R];
+  for (int r = 0; r < R; ++r) {
+    Chunk total = Chunk::Zero();
+    for (std::size_t x = 0; x < pitch; x += kScorePitch) total += ChunkMap(scores + r * pitch + x);
     inv[r] = T(1) / total.sum();
   }
 
-  // 3. Weighted sum of the values, each value row fetched once for all G
-  //    rows, then normalise. Fixed head dims accumulate in local vectors
+  // 3. Weighted sum of the values, each candidate's rows fetched once for all
+  //    R rows, then normalise. Fixed head dims accumulate in local vectors
   //    (registers); the run-time path accumulates in the output rows.
   auto weighted_sum = [&](auto* acc) {
-    for (int r = 0; r < G; ++r) acc[r].setZero();
+    for (int r = 0; r < R; ++r) acc[r].setZero();
     for (std::size_t e = 0; e < nt; ++e) {
-      const auto v = SMap(tok.v + tokens[e] * tok.stride, di).template cast<T>();
-      for (int r = 0; r < G; ++r) acc[r].noalias() += scores[r * pitch + e] * v;
+      const S* v = tok.v + tokens[e] * tok.stride;
+      for (int r = 0; r < R; ++r) {
+        acc[r].noalias() += scores[r * pitch + e] * SMap(v + kv(r), di).template cast<T>();
+      }
     }
     for (std::size_t e = 0; e < nb; ++e) {
-      const CMap v(lm.v + blocks[e] * lm.stride, di);
-      for (int r = 0; r < G; ++r) acc[r].noalias() += scores[r * pitch + nt + e] * v;
+      const T* v = lm.v + blocks[e] * lm.stride;
+      for (int r = 0; r < R; ++r) acc[r].noalias() += scores[r * pitch + nt + e] * CMap(v + kv(r), di);
     }
-    for (int r = 0; r < G; ++r) Eigen::Map<Vec>(out + r * d, di) = acc[r] * inv[r];
+    for (int r = 0; r < R; ++r) Eigen::Map<Vec>(out + r * d, di) = acc[r] * inv[r];
   };
   if constexpr (Dim != 0) {
-    Vec acc[G];
+    Vec acc[R];
     weighted_sum(acc);
   } else {
-    auto acc = maps_of_rows<Vec>(out, d, std::make_index_sequence<G>{});
+    auto acc = maps_of_rows<Vec>(out, d, std::make_index_sequence<R>{});
     weighted_sum(acc.data());
   }
 
   // 4. Optionally report each token's softmax weight (heavy-hitter eviction).
-  if (token_weights != nullptr) add_token_weights(G, scores, pitch, inv, c, token_weights);
+  if (token_weights != nullptr) add_token_weights(R, scores, pitch, inv, c, token_weights);
 }
 
-/// Attention of `g` query rows (one GQA group, contiguous `g x d` at `q`)
-/// over one kv head's candidates; writes `g x d` rows at `out`.
+/// Rows processed together by `attend_heads` (and the score rows a caller's
+/// scratch must hold: `kMaxRows * pitch`).
+constexpr std::size_t kMaxRows = 4;
+
+/// Attention of all `heads` query rows of one token (contiguous `heads x d` at
+/// `q`) over its candidates; query head h reads kv head `h / group`, whose
+/// rows sit at offset `(h / group) * d` from `tok` and `lm` (the kv head 0
+/// sources). Writes `heads x d` rows at `out`.
 ///
-/// - `scores`: caller scratch of `g * pitch` values, aligned for Eigen, with
-///   `pitch == score_pitch(c.size())`.
-/// - Cost: O(g * |c| * d); no allocation; reads only the candidate rows.
+/// - `scores`: caller scratch of `kMaxRows * pitch` values, aligned for
+///   Eigen, with `pitch == score_pitch(c.size())`.
+/// - Cost: O(heads * |c| * d); no allocation; reads only the candidate rows.
 /// - Empty candidate set -> zero rows.
 /// - `token_weights` (optional, indexed by token position): each token
-///   candidate's softmax weight is added to it, summed over the g rows.
+///   candidate's softmax weight is added to it, summed over the heads.
 template <int Dim, class T, class S>
-void attend_group(const T* q, std::size_t g, std::size_t d, T scale, const Candidates& c, RowSource<S> tok,
-                  RowSource<T> lm, T* scores, std::size_t pitch, T* out, T* token_weights = nullptr) {
-  std::size_t r = 0;
-  for (; r + 4 <= g; r += 4) {
-    attend_rows<Dim, 4>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d, token_weights);
-  }
-  for (; r + 2 <= g; r += 2) {
-    attend_rows<Dim, 2>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d, token_weights);
-  }
-  for (; r < g; ++r) attend_rows<Dim, 1>(q + r * d, d, scale, c, tok, lm, scores, pitch, out + r * d, token_weights);
+void attend_heads(const T* q, std::size_t heads, std::size_t group, std::size_t d, T scale, const Candidates& c,
+                  RowSource<S> tok, RowSource<T> lm, T* scores, std::size_t pitch, T* out,
+                  T* token_weights = nullptr) {
+  std::size_t kv[kMaxRows];
+  auto run = [&](auto rows, std::size_t h) {
+    constexpr int kRows = decltype(rows)::value;
+    for (int r = 0; r < kRows; ++r) kv[r] = (h + static_cast<std::size_t>(r)) / group * d;
+    if (kv[0] == kv[kRows - 1]) {
+      attend_rows<Dim, kRows, true>(q + h * d, d, scale, c, tok, lm, kv, scores, pitch, out + h * d, token_weights);
+    } else {
+      attend_rows<Dim, kRows, false>(q + h * d, d, scale, c, tok, lm, kv, scores, pitch, out + h * d, token_weights);
+    }
+  };
+  std::size_t h = 0;
+  for (; h + 4 <= heads; h += 4) run(std::integral_constant<int, 4>{}, h);
+  for (; h + 2 <= heads; h += 2) run(std::integral_constant<int, 2>{}, h);
+  for (; h < heads; ++h) run(std::integral_constant<int, 1>{}, h);
 }
 
 /// Mean of `count` rows (`src + t * stride`, t = 0..count-1) into `dst` (d values).
