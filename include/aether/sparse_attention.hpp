@@ -198,18 +198,21 @@ class SparseAttention {
     }
   }
 
-  /// Landmark means `(blocks, kv_heads, d)` of k and v into `ws`, once per call.
-  void landmark_means(Tensor3View<const T> k, Tensor3View<const T> v, Workspace<T>& ws) const {
-    const std::size_t n = k.seq(), kvh = k.heads(), d = k.dim(), bs = config().block_size;
-    const std::size_t nb = pattern_.landmark_blocks(n), row = kvh * d;
-    ws.landmark_keys.resize(nb * row);
-    ws.landmark_values.resize(nb * row);
-    for (std::size_t b = 0; b < nb; ++b) {
-      const std::size_t count = std::min(bs, n - b * bs);
-      for (std::size_t h = 0; h < kvh; ++h) {
-        detail::block_mean(k.row(b * bs, h), row, count, d, ws.landmark_keys.data() + b * row + h * d);
-        detail::block_mean(v.row(b * bs, h), row, count, d, ws.landmark_values.data() + b * row + h * d);
-      }
+  /// Sizes `ws` for the landmark means `(blocks, kv_heads, d)` of a prefill of
+  /// `k`; returns the number of blocks.
+  std::size_t size_landmarks(Tensor3View<const T> k, Workspace<T>& ws) const {
+    const std::size_t nb = pattern_.landmark_blocks(k.seq());
+    ws.landmark_keys.resize(nb * k.heads() * k.dim());
+    ws.landmark_values.resize(nb * k.heads() * k.dim());
+    return nb;
+  }
+  /// Landmark means of block `b`, every kv head, into `ws` (already sized).
+  void landmark_block(Tensor3View<const T> k, Tensor3View<const T> v, Workspace<T>& ws, std::size_t b) const {
+    const std::size_t n = k.seq(), kvh = k.heads(), d = k.dim(), bs = config().block_size, row = kvh * d;
+    const std::size_t count = std::min(bs, n - b * bs);
+    for (std::size_t h = 0; h < kvh; ++h) {
+      detail::block_mean(k.row(b * bs, h), row, count, d, ws.landmark_keys.data() + b * row + h * d);
+      detail::block_mean(v.row(b * bs, h), row, count, d, ws.landmark_values.data() + b * row + h * d);
     }
   }
 
@@ -218,7 +221,7 @@ class SparseAttention {
     const std::size_t n = q.seq();
     if (n == 0) return;
     const std::size_t kvh = k.heads(), g = q.heads() / kvh, d = q.dim(), row = kvh * d;
-    landmark_means(k, v, ws);
+    const std::size_t blocks = size_landmarks(k, ws);
     const T sc = scale(d);
     const detail::RowSource<T> tokens{k.data(), v.data(), row};
     const detail::RowSource<T> marks{ws.landmark_keys.data(), ws.landmark_values.data(), row};
@@ -238,16 +241,24 @@ class SparseAttention {
     if (n >= kParallelMinRows && omp_get_max_threads() > 1) {
 #pragma omp parallel
       {
+        // Landmark means first (split by block; the implicit barrier of
+        // `omp for` publishes them), then the queries.
+#pragma omp for schedule(static)
+        for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(blocks); ++b) {
+          landmark_block(k, v, ws, static_cast<std::size_t>(b));
+        }
         Workspace<T> local;
         const auto nt = static_cast<std::size_t>(omp_get_num_threads());
         const auto tid = static_cast<std::size_t>(omp_get_thread_num());
+        Workspace<T>& w = tid == 0 ? ws : local;  // the caller's scratch serves thread 0
         // Query tiles interleaved across threads: later rows cost more (more
         // landmark/log-stride candidates), so round-robin tiles balance better.
-        for (std::size_t t0 = tid * kTile; t0 < n; t0 += nt * kTile) run_rows(t0, std::min(n, t0 + kTile), local);
+        for (std::size_t t0 = tid * kTile; t0 < n; t0 += nt * kTile) run_rows(t0, std::min(n, t0 + kTile), w);
       }
       return;
     }
 #endif
+    for (std::size_t b = 0; b < blocks; ++b) landmark_block(k, v, ws, b);
     run_rows(0, n, ws);
   }
 
