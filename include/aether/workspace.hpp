@@ -23,7 +23,7 @@ template <class T>
 class Workspace {
  public:
   Candidates candidates;  ///< candidate lists of the current query
-  /// Aligned score rows (`group * pitch` values).
+  /// Aligned score rows (`detail::kMaxRows * pitch` values).
   std::vector<T, Eigen::aligned_allocator<T>> scores;
   /// Landmark means `(blocks, kv_heads, dim)` computed by a prefill call.
   std::vector<T, Eigen::aligned_allocator<T>> landmark_keys, landmark_values;

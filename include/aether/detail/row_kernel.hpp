@@ -1,7 +1,7 @@
 #pragma once
 // Internal: the per-row attention code shared by prefill and decode.
 // Both paths call `attend_heads` with the same candidate list (ascending
-// tokens, then ascending landmark blocks), the same group size and an
+// tokens, then ascending landmark blocks), the same head counts and an
 // equally aligned score buffer, so their results are bit-identical.
 
 #include <aether/sparse_pattern.hpp>
