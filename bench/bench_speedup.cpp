@@ -391,17 +391,6 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
          need);
     also("vs the reference's published 94 ms (constant, not measured)", ratio(ref_ns, t), need);
   }
-  double worst_dense = std::numeric_limits<double>::infinity();
-  std::int64_t worst_n = 0;
-  for (std::int64_t n : ns) {
-    const double x = ratio(r.ns("naive_dense", n), r.ns("dense", n));
-    if (!std::isnan(x) && x < worst_dense) worst_dense = x, worst_n = n;
-  }
-  if (worst_n != 0) {
-    check("dense vs naive_dense (scalar), worst N (" + std::to_string(worst_n) + ")", worst_dense, 10);
-    also("vs naive_dense_autovec at that N",
-         ratio(r.ns("naive_dense_autovec", worst_n), r.ns("dense", worst_n)), 10);
-  }
   for (std::int64_t n : ns) {
     if (n < 256) continue;
     const double x = ratio(r.ns("dense", n), r.ns("sparse", n));
