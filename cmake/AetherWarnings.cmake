@@ -6,6 +6,11 @@ function(aether_private_options target)
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow)
     if(AETHER_NATIVE)
       target_compile_options(${target} PRIVATE -march=native)
+      # GCC 12 reports false -Wmaybe-uninitialized positives from inside its
+      # own AVX-512 intrinsic headers (reached through Eigen); not our code.
+      if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+        target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
+      endif()
     endif()
     if(AETHER_SANITIZE)
       target_compile_options(${target} PRIVATE -fsanitize=address,undefined
