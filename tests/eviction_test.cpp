@@ -114,7 +114,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"sliding_prefix3", EvictionPolicy::sliding_window(3), 37, 4, 1, 16, 6, 8},
                       Case{"heavy_hitter_mqa", EvictionPolicy::heavy_hitter(8, 1), 40, 4, 1, 32, 8, 4},
                       Case{"heavy_hitter_gqa", EvictionPolicy::heavy_hitter(5, 2), 29, 4, 2, 8, 3, 5}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test) { return std::string(test.param.name); });
 
 TEST(Eviction, LandmarksAfterEvictionAreMeansOfSurvivingBlocks) {
   const std::size_t cap = 24, bs = 4, d = 8;
