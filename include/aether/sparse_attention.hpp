@@ -28,11 +28,15 @@ namespace aether {
 ///
 /// Shapes: q `(n, q_heads, d)`, k and v `(n, kv_heads, d)`, `q_heads %
 /// kv_heads == 0`; query head h reads kv head `h / (q_heads / kv_heads)`.
-/// Every query's candidate list is built once and shared by all heads; the
-/// query heads of a GQA group are processed together.
+/// Every query's candidate list is built once and shared by all heads, and
+/// the heads of a token are processed together (up to 4 per pass, one key or
+/// value row fetched once for the heads that share it). Decode always uses the
+/// causal pattern (SEMANTICS.md, "Streaming decode"), whatever `causal` says.
 ///
 /// Thread safety: immutable after construction; all methods are const and may
-/// run concurrently (scratch lives in a caller-owned `Workspace`).
+/// run concurrently (scratch lives in a caller-owned `Workspace`). Built with
+/// `AETHER_USE_OPENMP`, prefill splits query tiles over OpenMP threads; the
+/// result is bit-identical for any thread count.
 /// Cost: prefill O(n * (window + log n + |G|) * q_heads * d).
 template <class T>
 class SparseAttention {
