@@ -46,6 +46,27 @@ struct Inputs {
   }
 };
 
+/// Times one streaming decode step of `cfg` at cache length `t` (the state's
+/// range(0)): a cache holding tokens 0 .. t-1 of `Inputs`, and every iteration
+/// decodes the newest token into a caller view with a reused workspace (what a
+/// steady-state stream pays for attention; appending is measured separately).
+inline void time_decode_step(benchmark::State& state, const aether::TemporalHeadConfig& cfg) {
+  const auto t = static_cast<std::size_t>(state.range(0));
+  const Inputs in(t, cfg.q_heads, cfg.kv_heads, cfg.head_dim);
+  const aether::SparseAttention<float> attn(cfg.sparse_config());
+  aether::KvCache<float> cache(t, cfg.kv_heads, cfg.head_dim, cfg.block_size);
+  cache.append_all(in.k, in.v);
+  const aether::Tensor3View<const float> q1 = in.q.view().slice(t - 1, 1);
+  aether::Tensor3<float> out(1, cfg.q_heads, cfg.head_dim);
+  aether::Workspace<float> ws;
+  attn.decode(q1, cache, out.view(), ws);  // sizes the workspace
+  for (auto _ : state) {
+    attn.decode(q1, cache, out.view(), ws);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+}
+
 /// The seed benchmark's sparse configuration: W 16, B 32, globals {0},
 /// causal, log-stride and landmarks on.
 inline aether::SparseConfig seed_sparse_config() {

@@ -45,22 +45,7 @@ void set_counters(benchmark::State& state) {
 }
 
 void bm_decode(benchmark::State& state) {
-  const auto cfg = aether::TemporalHeadConfig::aether_default();
-  const auto t = static_cast<std::size_t>(state.range(0));
-  const Inputs in(t, cfg.q_heads, cfg.kv_heads, cfg.head_dim);
-  const aether::SparseAttention<float> attn(cfg.sparse_config());
-  const aether::TemporalHead<float> head(cfg);
-  aether::KvCache<float> cache = head.make_cache(t);
-  cache.append_all(in.k, in.v);
-  const aether::Tensor3View<const float> q1 = in.q.view().slice(t - 1, 1);
-  Tensor3<float> out(1, cfg.q_heads, cfg.head_dim);
-  aether::Workspace<float> ws;
-  attn.decode(q1, cache, out.view(), ws);  // sizes the workspace
-  for (auto _ : state) {
-    attn.decode(q1, cache, out.view(), ws);
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
+  aether_bench::time_decode_step(state, aether::TemporalHeadConfig::aether_default());
   set_counters(state);
 }
 

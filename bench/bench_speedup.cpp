@@ -201,20 +201,7 @@ void bm_sparse_raw(benchmark::State& state) {
 // newest token into a caller view with a reused workspace. Appending is
 // measured separately (append_mqa).
 void run_decode(benchmark::State& state, const aether::TemporalHeadConfig& cfg) {
-  const auto t = static_cast<std::size_t>(state.range(0));
-  const Inputs in(t, cfg.q_heads, cfg.kv_heads, cfg.head_dim);
-  const aether::SparseAttention<float> attn(cfg.sparse_config());
-  aether::KvCache<float> cache(t, cfg.kv_heads, cfg.head_dim, cfg.block_size);
-  cache.append_all(in.k, in.v);
-  const aether::Tensor3View<const float> q1 = in.q.view().slice(t - 1, 1);
-  Tensor3<float> out(1, cfg.q_heads, cfg.head_dim);
-  aether::Workspace<float> ws;
-  attn.decode(q1, cache, out.view(), ws);  // sizes the workspace
-  for (auto _ : state) {
-    attn.decode(q1, cache, out.view(), ws);
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
+  aether_bench::time_decode_step(state, cfg);
   set_counters(state, state.range(0), 1);
 }
 
