@@ -113,7 +113,11 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"sliding_mha", EvictionPolicy::sliding_window(1), 40, 2, 2, 8, 4, 4},
                       Case{"sliding_prefix3", EvictionPolicy::sliding_window(3), 37, 4, 1, 16, 6, 8},
                       Case{"heavy_hitter_mqa", EvictionPolicy::heavy_hitter(8, 1), 40, 4, 1, 32, 8, 4},
-                      Case{"heavy_hitter_gqa", EvictionPolicy::heavy_hitter(5, 2), 29, 4, 2, 8, 3, 5}),
+                      Case{"heavy_hitter_gqa", EvictionPolicy::heavy_hitter(5, 2), 29, 4, 2, 8, 3, 5},
+                      // Windows of >= 16 positions with shared kv heads: decode reads
+                      // the cache's transposed keys, which eviction must compact too.
+                      Case{"sliding_mqa_w16", EvictionPolicy::sliding_window(1), 70, 4, 1, 16, 16, 8},
+                      Case{"heavy_hitter_gqa_w33", EvictionPolicy::heavy_hitter(20, 1), 64, 4, 2, 8, 33, 4}),
     [](const auto& test) { return std::string(test.param.name); });
 
 TEST(Eviction, LandmarksAfterEvictionAreMeansOfSurvivingBlocks) {

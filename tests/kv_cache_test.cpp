@@ -32,7 +32,7 @@ using aether_ref::random_tensor;
 template <class T, class S>
 struct Snapshot {
   std::size_t size = 0, complete = 0;
-  std::vector<unsigned char> keys, values, lk, lv;
+  std::vector<unsigned char> keys, keys_t, values, lk, lv;
   explicit Snapshot(const KvCache<T, S>& c) : size(c.size()), complete(c.complete_blocks()) {
     const std::size_t row = c.kv_heads() * c.dim();
     auto grab = [](const void* p, std::size_t bytes) {
@@ -42,11 +42,13 @@ struct Snapshot {
     // token_rows(0): row of position j at k + j * stride, for j < capacity.
     keys = grab(c.token_rows(0).k, c.capacity() * row * sizeof(S));
     values = grab(c.token_rows(0).v, c.capacity() * row * sizeof(S));
+    // token_rows(0).kt: the transposed keys, row * kt_stride slots.
+    keys_t = grab(c.token_rows(0).kt, row * c.token_rows(0).kt_stride * sizeof(S));
     lk = grab(c.landmark_keys().data(), c.landmark_keys().size() * sizeof(T));
     lv = grab(c.landmark_values().data(), c.landmark_values().size() * sizeof(T));
   }
   bool operator==(const Snapshot& o) const {
-    return size == o.size && complete == o.complete && keys == o.keys && values == o.values && lk == o.lk &&
+    return size == o.size && complete == o.complete && keys == o.keys && keys_t == o.keys_t && values == o.values && lk == o.lk &&
            lv == o.lv;
   }
 };
@@ -248,7 +250,9 @@ TEST(KvCacheF16, UsesHalfTheStorageBytes) {
   for (std::size_t cap : {1u, 16u, 1000u}) {
     KvCache<float> f32(cap, 2, 32, 16);
     aether::KvCacheF16 f16(cap, 2, 32, 16);
-    EXPECT_EQ(f32.storage_bytes(), cap * 2 * 32 * 2 * sizeof(float));
+    // Keys, values, and the keys again transposed ((kv_heads * dim) rows of
+    // transposed_pitch(cap) slots) for the vectorised window scores.
+    EXPECT_EQ(f32.storage_bytes(), (cap * 2 * 32 * 2 + 2 * 32 * aether::detail::transposed_pitch(cap)) * sizeof(float));
     EXPECT_EQ(f16.storage_bytes() * 2, f32.storage_bytes()) << "cap=" << cap;
   }
 }

@@ -159,12 +159,13 @@ TEST(SparseAttention, SingleTokenReturnsItsValueRow) {
 
 // --- GQA ------------------------------------------------------------------
 
-TEST(SparseAttention, GqaEqualsMhaWithRepeatedKvBitExact) {
-  // Bit-exact is what holds, and by construction: the candidate list is per
-  // query (not per head), each query head's row is computed by the same code
-  // on the same (identical) key/value rows and landmark means, with its
-  // score row at the same aligned pitch; GQA only changes which memory the
-  // kv rows are read from, not the arithmetic.
+TEST(SparseAttention, GqaEqualsMhaWithRepeatedKv) {
+  // Same candidates, same key/value rows and landmark means; what differs is
+  // one summation order: query heads that share a kv head score their
+  // window 16 positions at a time from the transposed keys (one sequential
+  // sum per score), while MHA heads use per-key dot products. The results
+  // therefore agree to float rounding, not bit for bit. W=8 non-causal (17
+  // window positions) exercises the vectorised chunk, causal (9) does not.
   for (bool causal : {true, false})
     for (std::size_t d : {16u, 7u}) {
       const auto in = make_inputs(150, 6, 2, d, static_cast<std::uint32_t>(11 + d + causal));
@@ -173,12 +174,12 @@ TEST(SparseAttention, GqaEqualsMhaWithRepeatedKvBitExact) {
       const auto gqa = attn.forward(in.q, in.k, in.v);
       const auto mha = attn.forward(in.q, aether_ref::repeat_heads<float>(in.k, 3),
                                     aether_ref::repeat_heads<float>(in.v, 3));
-      EXPECT_EQ(bit_mismatch<float>(gqa, mha), "") << "d=" << d << " " << describe(cfg);
+      EXPECT_LE(aether_ref::max_diff(gqa, mha).max, 1e-6) << "d=" << d << " " << describe(cfg);
       // MQA too.
       const auto k1 = random_tensor<float>(150, 1, d, 3), v1 = random_tensor<float>(150, 1, d, 4);
       const auto mqa = attn.forward(in.q, k1, v1);
       const auto mha1 = attn.forward(in.q, aether_ref::repeat_heads<float>(k1, 6), aether_ref::repeat_heads<float>(v1, 6));
-      EXPECT_EQ(bit_mismatch<float>(mqa, mha1), "") << "MQA d=" << d << " " << describe(cfg);
+      EXPECT_LE(aether_ref::max_diff(mqa, mha1).max, 1e-6) << "MQA d=" << d << " " << describe(cfg);
     }
 }
 

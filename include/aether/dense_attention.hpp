@@ -183,6 +183,8 @@ void dense_decode_row(Tensor3View<const T> q1, const KvCache<T, S>& cache, Tenso
   if (ws.candidates.tokens.capacity() < cache.capacity()) ws.candidates.tokens.reserve(cache.capacity());
   ws.candidates.tokens.resize(len);
   std::iota(ws.candidates.tokens.begin(), ws.candidates.tokens.end(), std::uint32_t{0});
+  ws.candidates.window_first = 0;  // one run of consecutive positions: vectorised scores
+  ws.candidates.window_count = len;
   ws.candidates.blocks.clear();
   T* scores = ws.score_buffer(kMaxRows * score_pitch(cache.capacity()));
   const T scale = T(1) / std::sqrt(static_cast<T>(d));

@@ -55,7 +55,9 @@ struct EvictionPolicy {
 ///
 /// - Storage: `[capacity, kv_heads, dim]` keys and values of type `Storage`
 ///   (T, or `Eigen::half` for an fp16 cache: half the bytes, widened to T when
-///   read), allocated once at construction; landmark means `[capacity /
+///   read), plus the keys once more transposed (`[kv_heads * dim, ~capacity]`,
+///   what makes window scores vectorise across positions: keys cost twice
+///   their size), allocated once at construction; landmark means `[capacity /
 ///   block_size, kv_heads, dim]` of type T. Nothing allocates afterwards.
 /// - Block means are computed by the same function, in the same order, as the
 ///   prefill kernel's, so decode over a `KvCache<T>` reproduces prefill bit for bit.
@@ -83,6 +85,7 @@ class KvCache {
       detail::fail(Errc::invalid_argument, "KvCache capacity " + std::to_string(capacity) + " is too large");
     }
     keys_.assign(capacity * row, Storage(0));
+    keys_t_.assign(row * detail::transposed_pitch(capacity), Storage(0));
     values_.assign(capacity * row, Storage(0));
     landmark_keys_.assign(capacity / block_size * row, T(0));
     landmark_values_.assign(capacity / block_size * row, T(0));
@@ -119,8 +122,10 @@ class KvCache {
   /// cache does not track them (only heavy-hitter caches do).
   T* attention_sink() noexcept { return policy_.kind == Eviction::heavy_hitter ? attention_.data() : nullptr; }
 
-  /// Bytes held by keys and values (landmarks excluded).
-  std::size_t storage_bytes() const noexcept { return (keys_.size() + values_.size()) * sizeof(Storage); }
+  /// Bytes held by keys (both layouts) and values; landmarks excluded.
+  std::size_t storage_bytes() const noexcept {
+    return (keys_.size() + keys_t_.size() + values_.size()) * sizeof(Storage);
+  }
 
   /// Appends one token; `k1`, `v1` are `(1, kv_heads, dim)`. Cost O(kv_heads *
   /// dim), plus O(block_size * kv_heads * dim) when it completes a block. A full
@@ -162,7 +167,8 @@ class KvCache {
 
   /// Token rows of kv head `h` (row of position j at `k + j * stride`).
   detail::RowSource<Storage> token_rows(std::size_t h) const noexcept {
-    return {keys_.data() + h * dim_, values_.data() + h * dim_, kv_heads_ * dim_};
+    return {keys_.data() + h * dim_, values_.data() + h * dim_, kv_heads_ * dim_, keys_t_.data() + h * dim_ * kt_pitch(),
+            kt_pitch()};
   }
   /// Landmark rows of kv head `h` (row of block b at `k + b * stride`).
   detail::RowSource<T> landmark_rows(std::size_t h) const noexcept {
@@ -200,6 +206,7 @@ class KvCache {
     for (std::size_t e = 0; e < row; ++e) {
       kd[e] = static_cast<Storage>(k[e]);
       vd[e] = static_cast<Storage>(v[e]);
+      keys_t_[e * kt_pitch() + size_] = kd[e];
     }
     ++size_;
     if (size_ % block_size_ == 0) update_landmark(size_ / block_size_ - 1);
@@ -233,9 +240,16 @@ class KvCache {
     shift(values_, row);
     shift(origin_, 1);
     shift(attention_, 1);
+    for (std::size_t e = 0; e < row; ++e) {  // each transposed row is one key element over the slots
+      auto r = keys_t_.begin() + static_cast<std::ptrdiff_t>(e * kt_pitch());
+      std::copy(r + static_cast<std::ptrdiff_t>(at + count), r + static_cast<std::ptrdiff_t>(size_),
+                r + static_cast<std::ptrdiff_t>(at));
+    }
     size_ -= count;
     for (std::size_t b = at / block_size_; b < size_ / block_size_; ++b) update_landmark(b);
   }
+
+  std::size_t kt_pitch() const noexcept { return detail::transposed_pitch(capacity_); }
 
   void update_landmark(std::size_t b) {
     const std::size_t row = kv_heads_ * dim_;
@@ -254,6 +268,9 @@ class KvCache {
   std::vector<std::uint64_t> origin_;  // per slot, only with an eviction policy
   std::vector<T> attention_;           // per slot, only with an eviction policy
   std::vector<Storage, Eigen::aligned_allocator<Storage>> keys_, values_;
+  // The keys again, transposed ((kv_heads * dim) x capacity, row-major): the
+  // window scores of decode read 16 consecutive slots per key element.
+  std::vector<Storage, Eigen::aligned_allocator<Storage>> keys_t_;
   std::vector<T, Eigen::aligned_allocator<T>> landmark_keys_, landmark_values_;
 };
 

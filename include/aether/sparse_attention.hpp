@@ -220,6 +220,13 @@ class SparseAttention {
     }
   }
 
+  /// Positions [begin, end) of `k` into `ws.keys_t` (already sized).
+  static void transpose_keys(Tensor3View<const T> k, Workspace<T>& ws, std::size_t begin, std::size_t end) {
+    const std::size_t row = k.heads() * k.dim();
+    detail::transpose_into(k.row(begin, 0), row, end - begin, row, ws.keys_t.data() + begin,
+                           detail::transposed_pitch(k.seq()));
+  }
+
   void run_prefill(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v, Tensor3View<T> out,
                    Workspace<T>& ws, const std::uint8_t* keep) const {
     const std::size_t n = q.seq();
@@ -227,7 +234,12 @@ class SparseAttention {
     const std::size_t kvh = k.heads(), g = q.heads() / kvh, d = q.dim(), row = kvh * d;
     const std::size_t blocks = size_landmarks(k, ws);
     const T sc = scale(d);
-    const detail::RowSource<T> tokens{k.data(), v.data(), row};
+    // Transposed keys serve the window scores of heads that share a kv head
+    // (detail::attend_rows); plain MHA never reads them, so it skips the copy.
+    const bool transposed = g >= 2;
+    if (transposed) ws.keys_t.resize(row * detail::transposed_pitch(n));
+    const detail::RowSource<T> tokens{k.data(), v.data(), row, transposed ? ws.keys_t.data() : nullptr,
+                                      detail::transposed_pitch(n)};
     const detail::RowSource<T> marks{ws.landmark_keys.data(), ws.landmark_values.data(), row};
     // Queries [begin, end) with one workspace; shared by the serial and OpenMP paths.
     auto run_rows = [&](std::size_t begin, std::size_t end, Workspace<T>& w) {
@@ -245,8 +257,14 @@ class SparseAttention {
     if (n >= kParallelMinRows && omp_get_max_threads() > 1) {
 #pragma omp parallel
       {
-        // Landmark means first (split by block; the implicit barrier of
-        // `omp for` publishes them), then the queries.
+        // Transposed keys and landmark means first (split by tile and by
+        // block; the implicit barrier of the second `omp for` publishes
+        // both), then the queries.
+#pragma omp for schedule(static) nowait
+        for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(transposed ? (n + kTile - 1) / kTile : 0); ++t) {
+          const auto t0 = static_cast<std::size_t>(t) * kTile;
+          transpose_keys(k, ws, t0, std::min(n, t0 + kTile));
+        }
 #pragma omp for schedule(static)
         for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(blocks); ++b) {
           landmark_block(k, v, ws, static_cast<std::size_t>(b));
@@ -263,6 +281,7 @@ class SparseAttention {
     }
 #endif
     for (std::size_t b = 0; b < blocks; ++b) landmark_block(k, v, ws, b);
+    if (transposed) transpose_keys(k, ws, 0, n);
     run_rows(0, n, ws);
   }
 

@@ -41,6 +41,10 @@ struct SparseConfig {
 struct Candidates {
   std::vector<std::uint32_t> tokens;  ///< T(i): key positions
   std::vector<std::uint32_t> blocks;  ///< L(i): landmark block indices
+  /// The window rule's run of consecutive positions: `tokens[window_first ..
+  /// window_first + window_count)` are `tokens[window_first] + 0, 1, ...`.
+  /// The kernels score that run with contiguous (vectorised) key loads.
+  std::size_t window_first = 0, window_count = 0;
 
   /// Reserves room for any query of a length-`n` sequence under `p`.
   template <class Pattern>
@@ -92,7 +96,7 @@ class SparsePattern {
   /// `keep` (length n, optional) gates the log-stride tokens as in
   /// `forward_gated`: window tokens, i itself and globals are always kept.
   void candidates(std::size_t i, std::size_t n, Candidates& out, const std::uint8_t* keep = nullptr) const {
-    token_set(i, n, keep, out.tokens);
+    token_set(i, n, keep, out.tokens, out.window_first, out.window_count);
     block_set(i, n, out.blocks);
   }
 
@@ -112,7 +116,8 @@ class SparsePattern {
  private:
   static constexpr std::size_t kMaxLog = 64;  // log-stride steps per side never exceed 64
 
-  void token_set(std::size_t i, std::size_t n, const std::uint8_t* keep, std::vector<std::uint32_t>& out) const {
+  void token_set(std::size_t i, std::size_t n, const std::uint8_t* keep, std::vector<std::uint32_t>& out,
+                 std::size_t& window_first, std::size_t& window_count) const {
     out.clear();
     const std::size_t lo = i - std::min(i, cfg_.window);
     const std::size_t hi = cfg_.causal ? i : i + std::min(cfg_.window, n - 1 - i);
@@ -141,7 +146,9 @@ class SparsePattern {
       out.push_back(static_cast<std::uint32_t>(next));
     }
     const std::size_t before = out.size();  // the window, written in one go
-    out.resize(before + (hi - lo + 1));
+    window_first = before;
+    window_count = hi - lo + 1;
+    out.resize(before + window_count);
     std::iota(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(), static_cast<std::uint32_t>(lo));
     while (g != g_end && *g <= hi) ++g;  // globals inside the window are already there
 

@@ -27,6 +27,8 @@ class Workspace {
   std::vector<T, Eigen::aligned_allocator<T>> scores;
   /// Landmark means `(blocks, kv_heads, dim)` computed by a prefill call.
   std::vector<T, Eigen::aligned_allocator<T>> landmark_keys, landmark_values;
+  /// Keys of a prefill call, transposed: `(kv_heads * dim) x seq`, row-major.
+  std::vector<T, Eigen::aligned_allocator<T>> keys_t;
 
   /// Ensures room for `score_values` scores without reallocating later.
   T* score_buffer(std::size_t score_values) {

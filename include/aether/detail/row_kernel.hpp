@@ -22,12 +22,30 @@ namespace detail {
 
 /// Where the rows of one kv head live: row of position j is `k + j * stride`
 /// (same for `v`). Non-owning. `S` is the storage scalar (T, or Eigen::half).
+///
+/// `kt` (token sources only; null for landmarks) holds the same keys
+/// transposed: key element `c` of position `j` of the kv head whose rows
+/// start at `k + o` sits at `kt[(o + c) * kt_stride + j]`, i.e. the keys of
+/// all kv heads as a `(kv_heads * d) x positions` row-major matrix.
 template <class S>
 struct RowSource {
   const S* k = nullptr;
   const S* v = nullptr;
   std::size_t stride = 0;
+  const S* kt = nullptr;
+  std::size_t kt_stride = 0;
 };
+
+/// Window positions scored together from the transposed keys (one score chunk).
+constexpr std::size_t kWindowLanes = 16;
+
+/// Row pitch (in elements) for transposed keys of `positions` positions: an
+/// odd multiple of 16 elements, so that the d rows a window chunk reads fall
+/// in different L1 sets (a power-of-two pitch puts them all in one set). The
+/// same for every element type, so an fp16 cache is exactly half an fp32 one.
+inline std::size_t transposed_pitch(std::size_t positions) noexcept {
+  return ((positions + kWindowLanes - 1) / kWindowLanes | 1) * kWindowLanes;
+}
 
 /// Score buffers use this row pitch so every row starts on a 64-byte boundary:
 /// Eigen then splits each row into packet/scalar parts identically in every call.
@@ -103,6 +121,7 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
   tok.v += kv_offsets[0];
   lm.k += kv_offsets[0];
   lm.v += kv_offsets[0];
+  if (tok.kt != nullptr) tok.kt += kv_offsets[0] * tok.kt_stride;
   auto kv = [&](int r) -> std::size_t { return kSharedKv ? 0 : kv_offsets[r] - kv_offsets[0]; };
 
   // 1. Raw scores q . k for every candidate (tokens, then landmarks), and
@@ -114,7 +133,36 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
     scores[r * pitch + e] = x;
     m[r] = x > m[r] ? x : m[r];
   };
+  // The window's whole 16-position chunks: lane l of a chunk is one score,
+  //   s = q[0] k[0]; s += q[c] k[c] for c = 1 .. d-1 (in this order),
+  // from 16 contiguous transposed keys per c, with no horizontal sums. The
+  // lanes are independent, so a score's bits depend on its (query, key) pair
+  // only, never on the chunk or head grouping it was computed in.
+  using Lanes = Eigen::Array<T, kWindowLanes, 1>;
+  using SLanes = Eigen::Map<const Eigen::Array<S, kWindowLanes, 1>>;
+  const std::size_t w_first = c.window_first;
+  constexpr bool kLanes = kSharedKv && R >= 2;
+  const std::size_t w_end =
+      w_first + (kLanes && tok.kt != nullptr ? c.window_count / kWindowLanes * kWindowLanes : 0);
+  for (std::size_t e0 = w_first; e0 < w_end; e0 += kWindowLanes) {
+    const S* kt = tok.kt + tokens[e0];
+    auto key = [&](std::size_t x) { return SLanes(kt + x * tok.kt_stride).template cast<T>(); };
+    Lanes acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = q[r * d] * key(0);
+    for (std::size_t x = 1; x < (Dim != 0 ? static_cast<std::size_t>(Dim) : d); ++x) {
+      const auto k = key(x);
+      for (int r = 0; r < R; ++r) acc[r] += q[r * d + x] * k;
+    }
+    for (int r = 0; r < R; ++r) {
+      Eigen::Map<Lanes>(scores + r * pitch + e0) = acc[r];
+      const T top = acc[r].maxCoeff();  // NaN may win here: its row is NaN anyway
+      m[r] = top > m[r] ? top : m[r];
+    }
+  }
+  // Every other token (and the window's last < 16 positions): dot products.
   for (std::size_t e = 0; e < nt; ++e) {
+    if (e == w_first) e = w_end;
+    if (e >= nt) break;
     const S* k = tok.k + tokens[e] * tok.stride;
     for (int r = 0; r < R; ++r) put(r, e, CMap(q + r * d, di).dot(SMap(k + kv(r), di).template cast<T>()));
   }
@@ -221,6 +269,47 @@ void attend_heads(const T* q, std::size_t heads, std::size_t group, std::size_t 
   for (; h + 2 <= heads; h += 2) run(std::integral_constant<int, 2>{}, h);
   for (; h < heads; ++h) run(std::integral_constant<int, 1>{}, h);
 }
+
+/// `dst` (cols x rows, row pitch `dst_stride`) = the transpose of `src` (rows
+/// x cols, row pitch `src_stride`), in square blocks of one SIMD packet per
+/// row (Eigen's `ptranspose`), the ragged edges element by element.
+/// Cost O(rows * cols); no allocation.
+// Eigen's packet types are SIMD vector types whose alignment attributes GCC
+// reports as dropped when they are template arguments; harmless here (Eigen
+// silences the same warning inside its own headers).
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+template <class T>
+void transpose_into(const T* src, std::size_t src_stride, std::size_t rows, std::size_t cols, T* dst,
+                    std::size_t dst_stride) {
+  using Packet = typename Eigen::internal::packet_traits<T>::type;
+  constexpr std::size_t P = Eigen::internal::unpacket_traits<Packet>::size;
+  std::size_t r0 = 0;
+  if constexpr (P > 1) {
+    for (; r0 + P <= rows; r0 += P) {
+      std::size_t c0 = 0;
+      for (; c0 + P <= cols; c0 += P) {
+        Eigen::internal::PacketBlock<Packet, static_cast<int>(P)> block;
+        for (std::size_t i = 0; i < P; ++i) {
+          block.packet[i] = Eigen::internal::ploadu<Packet>(src + (r0 + i) * src_stride + c0);
+        }
+        Eigen::internal::ptranspose(block);
+        for (std::size_t i = 0; i < P; ++i) Eigen::internal::pstoreu(dst + (c0 + i) * dst_stride + r0, block.packet[i]);
+      }
+      for (; c0 < cols; ++c0) {
+        for (std::size_t i = 0; i < P; ++i) dst[c0 * dst_stride + r0 + i] = src[(r0 + i) * src_stride + c0];
+      }
+    }
+  }
+  for (; r0 < rows; ++r0) {
+    for (std::size_t c = 0; c < cols; ++c) dst[c * dst_stride + r0] = src[r0 * src_stride + c];
+  }
+}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 /// Mean of `count` rows (`src + t * stride`, t = 0..count-1) into `dst` (d values).
 /// The one definition of a landmark mean: summed in token order, then divided,
