@@ -257,7 +257,12 @@ void attend_heads(const T* q, std::size_t heads, std::size_t group, std::size_t 
   std::size_t kv[kMaxRows];
   auto run = [&](auto rows, std::size_t h) {
     constexpr int kRows = decltype(rows)::value;
-    for (int r = 0; r < kRows; ++r) kv[r] = (h + static_cast<std::size_t>(r)) / group * d;
+    // kv head of query head h + r, without a division per row.
+    std::size_t kvh = h / group, within = h % group;
+    for (int r = 0; r < kRows; ++r, ++within) {
+      if (within == group) within = 0, ++kvh;
+      kv[r] = kvh * d;
+    }
     if (kv[0] == kv[kRows - 1]) {
       attend_rows<Dim, kRows, true>(q + h * d, d, scale, c, tok, lm, kv, scores, pitch, out + h * d, token_weights);
     } else {
@@ -314,15 +319,14 @@ void transpose_into(const T* src, std::size_t src_stride, std::size_t rows, std:
 /// Mean of `count` rows (`src + t * stride`, t = 0..count-1) into `dst` (d values).
 /// The one definition of a landmark mean: summed in token order, then divided,
 /// so the prefill kernel and the KV cache produce identical bits.
-template <class T, class S>
-void block_mean(const S* src, std::size_t stride, std::size_t count, std::size_t d, T* dst) {
-  using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-  using SVec = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+template <int Dim, class T, class S>
+void block_mean_dim(const S* src, std::size_t stride, std::size_t count, std::size_t d, T* dst) {
+  using Vec = Eigen::Matrix<T, VecOf<Dim>::value, 1>;
+  using SVec = Eigen::Matrix<S, VecOf<Dim>::value, 1>;
   const auto di = static_cast<Eigen::Index>(d);
-  Eigen::Map<Vec> acc(dst, di);
-  acc = Eigen::Map<const SVec>(src, di).template cast<T>();
+  Vec acc = Eigen::Map<const SVec>(src, di).template cast<T>();  // registers when Dim is fixed
   for (std::size_t t = 1; t < count; ++t) acc += Eigen::Map<const SVec>(src + t * stride, di).template cast<T>();
-  acc /= static_cast<T>(count);
+  Eigen::Map<Vec>(dst, di) = acc / static_cast<T>(count);
 }
 
 /// Calls `f(std::integral_constant<int, Dim>{})` with Dim = d for the
@@ -336,6 +340,12 @@ decltype(auto) dispatch_dim(std::size_t d, F&& f) {
     case 128: return f(std::integral_constant<int, 128>{});
     default: return f(std::integral_constant<int, 0>{});
   }
+}
+
+/// `block_mean_dim` for any head dim (fixed-size code for 16/32/64/128).
+template <class T, class S>
+void block_mean(const S* src, std::size_t stride, std::size_t count, std::size_t d, T* dst) {
+  dispatch_dim(d, [&](auto dim_tag) { block_mean_dim<decltype(dim_tag)::value>(src, stride, count, d, dst); });
 }
 
 }  // namespace detail
