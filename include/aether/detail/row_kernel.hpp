@@ -67,6 +67,16 @@ auto softmax_exp(const Eigen::ArrayBase<Derived>& x, T m, T scale) {
   return ((x - m) * scale).max(exp_floor<T>()).exp();
 }
 
+/// The largest of 16 values, by halving in registers (Eigen's `maxCoeff` on a
+/// fixed-size array goes element by element through memory).
+template <class T>
+T max_of(const Eigen::Array<T, 16, 1>& a) {
+  const Eigen::Array<T, 8, 1> h8 = a.template head<8>().max(a.template tail<8>());
+  const Eigen::Array<T, 4, 1> h4 = h8.template head<4>().max(h8.template tail<4>());
+  const Eigen::Array<T, 2, 1> h2 = h4.template head<2>().max(h4.template tail<2>());
+  return h2[0] > h2[1] ? h2[0] : h2[1];
+}
+
 /// Compile-time head_dim for the specialised paths (0 = any, decided at run time).
 template <int Dim>
 using VecOf = std::integral_constant<int, Dim == 0 ? Eigen::Dynamic : Dim>;
@@ -155,7 +165,7 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
     }
     for (int r = 0; r < R; ++r) {
       Eigen::Map<Lanes>(scores + r * pitch + e0) = acc[r];
-      const T top = acc[r].maxCoeff();  // NaN may win here: its row is NaN anyway
+      const T top = max_of(acc[r]);  // NaN may win here: its row is NaN anyway
       m[r] = top > m[r] ? top : m[r];
     }
   }
