@@ -19,6 +19,9 @@
 #include <aether/temporal_head.hpp>
 
 #include <gtest/gtest.h>
+#if defined(AETHER_USE_OPENMP)
+#include <omp.h>
+#endif
 
 #include <atomic>
 #include <cstddef>
@@ -206,6 +209,30 @@ TEST(DecodeAlloc, CounterSeesNewAndEigenAllocations) {
   }
   EXPECT_GE(seen, 3) << counting::report();
   EXPECT_GE(counting::mallocs.load(), 2) << "Eigen aligned_allocator goes through malloc: " << counting::report();
+}
+
+// Also built as decode_alloc_omp_test (OpenMP on): the parallel prefill keeps
+// its per-thread scratch in the caller's workspace, so the same holds there.
+TEST(DecodeAlloc, PrefillIntoReusedWorkspaceAllocatesNothingAfterWarmup) {
+  for (std::size_t kv_heads : {std::size_t{1}, std::size_t{4}}) {  // MQA transposes keys, MHA does not
+    const std::size_t n = 512;
+    const auto q = random_tensor(n, 4, 32, 1), k = random_tensor(n, kv_heads, 32, 2),
+               v = random_tensor(n, kv_heads, 32, 3);
+    const aether::SparseAttention<float> attn(aether::TemporalHeadConfig::aether_default().sparse_config());
+    aether::Workspace<float> ws;
+    Tensor3<float> out(n, 4, 32);
+#if defined(AETHER_USE_OPENMP)
+    omp_set_num_threads(2);  // the parallel path, even where one core is reported
+#endif
+    attn.forward(q, k, v, out.view(), ws);  // warm-up
+    long count = 0;
+    {
+      counting::Scope s;
+      for (int call = 0; call < 3; ++call) attn.forward(q, k, v, out.view(), ws);
+      count = s.total();
+    }
+    EXPECT_EQ(count, 0) << "kv_heads " << kv_heads << ": " << counting::report();
+  }
 }
 
 TEST(DecodeAlloc, SparseDecodeAfterOneWarmupStepAllocatesNothing) {

@@ -255,6 +255,10 @@ class SparseAttention {
     };
 #if defined(AETHER_USE_OPENMP)
     if (n >= kParallelMinRows && omp_get_max_threads() > 1) {
+      // One workspace per thread, kept in the caller's: a reused workspace
+      // makes the parallel prefill allocation-free too.
+      const auto helpers = static_cast<std::size_t>(omp_get_max_threads()) - 1;
+      if (ws.helpers.size() < helpers) ws.helpers.resize(helpers);
 #pragma omp parallel
       {
         // Transposed keys and landmark means first (split by tile and by
@@ -269,10 +273,9 @@ class SparseAttention {
         for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(blocks); ++b) {
           landmark_block(k, v, ws, static_cast<std::size_t>(b));
         }
-        Workspace<T> local;
         const auto nt = static_cast<std::size_t>(omp_get_num_threads());
         const auto tid = static_cast<std::size_t>(omp_get_thread_num());
-        Workspace<T>& w = tid == 0 ? ws : local;  // the caller's scratch serves thread 0
+        Workspace<T>& w = tid == 0 ? ws : ws.helpers[tid - 1];
         // Query tiles interleaved across threads: later rows cost more (more
         // landmark/log-stride candidates), so round-robin tiles balance better.
         for (std::size_t t0 = tid * kTile; t0 < n; t0 += nt * kTile) run_rows(t0, std::min(n, t0 + kTile), w);

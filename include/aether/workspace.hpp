@@ -29,6 +29,9 @@ class Workspace {
   std::vector<T, Eigen::aligned_allocator<T>> landmark_keys, landmark_values;
   /// Keys of a prefill call, transposed: `(kv_heads * dim) x seq`, row-major.
   std::vector<T, Eigen::aligned_allocator<T>> keys_t;
+  /// Scratch of the other threads of a parallel (OpenMP) prefill; this
+  /// workspace serves the first thread. Grown once, then reused.
+  std::vector<Workspace> helpers;
 
   /// Ensures room for `score_values` scores without reallocating later.
   T* score_buffer(std::size_t score_values) {
