@@ -55,7 +55,7 @@ class SparseAttention {
   /// Prefill: returns `(n, q_heads, d)`. Throws `Errc::shape_mismatch`.
   Tensor3<T> forward(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v) const {
     Workspace<T> ws;
-    Tensor3<T> out(q.seq(), q.heads(), q.dim());
+    Tensor3<T> out(detail::Uninitialized{}, q.seq(), q.heads(), q.dim());  // every row is written
     forward(q, k, v, out, ws);
     return out;
   }
@@ -79,7 +79,7 @@ class SparseAttention {
                                                std::to_string(q.seq()));
     }
     Workspace<T> ws;
-    Tensor3<T> out(q.seq(), q.heads(), q.dim());
+    Tensor3<T> out(detail::Uninitialized{}, q.seq(), q.heads(), q.dim());  // every row is written
     run_prefill(q, k, v, out, ws, keep.data());
     return out;
   }

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace aether {
@@ -77,6 +78,32 @@ class Tensor3View {
   std::size_t dim_ = 0;
 };
 
+namespace detail {
+/// Eigen's aligned allocator, except that `vector(n)` default-initialises
+/// (leaves floats unwritten) instead of zeroing: what lets a kernel allocate
+/// an output it is about to overwrite without a pass over the memory.
+template <class T>
+struct DefaultInitAllocator : Eigen::aligned_allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <class U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}  // NOLINT
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... A>
+  void construct(U* p, A&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(args)...);
+  }
+};
+/// Tag: a `Tensor3` whose every element the caller writes before reading.
+struct Uninitialized {};
+}  // namespace detail
+
 /// Owning, zero-initialised `(seq, heads, dim)` tensor, aligned for Eigen.
 ///
 /// Value semantics (copying copies the data, O(size)). Converts implicitly to
@@ -93,6 +120,10 @@ class Tensor3 {
   /// Allocates `seq * heads * dim` zeros.
   Tensor3(std::size_t seq, std::size_t heads, std::size_t dim)
       : data_(checked_size(seq, heads, dim), T(0)), seq_(seq), heads_(heads), dim_(dim) {}
+  /// Allocates without writing: for kernels that overwrite every element
+  /// (saves a pass over the output, and its cache traffic across threads).
+  Tensor3(detail::Uninitialized, std::size_t seq, std::size_t heads, std::size_t dim)
+      : data_(checked_size(seq, heads, dim)), seq_(seq), heads_(heads), dim_(dim) {}
   /// Copies a view's contents (O(size)).
   explicit Tensor3(Tensor3View<const T> src) : Tensor3(src.seq(), src.heads(), src.dim()) {
     std::copy(src.data(), src.data() + src.size(), data_.data());
@@ -130,7 +161,7 @@ class Tensor3 {
     return seq * heads * dim;
   }
 
-  std::vector<T, Eigen::aligned_allocator<T>> data_;
+  std::vector<T, detail::DefaultInitAllocator<T>> data_;
   std::size_t seq_ = 0;
   std::size_t heads_ = 0;
   std::size_t dim_ = 0;
