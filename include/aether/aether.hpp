@@ -11,6 +11,8 @@
 /// - sparse_attention.hpp `SparseAttention<T>`
 /// - kv_cache.hpp         `KvCache<T, Storage>`, `KvCacheF16`
 /// - temporal_head.hpp    `TemporalHeadConfig`, `TemporalHead<T>`
+/// - temporal_model.hpp   `TemporalModel<T>`, `TemporalStream<T>` (a blob end to end)
+/// - stream_pool.hpp      `StreamPool<T>` (many streams, one frame each per call)
 /// - half.hpp             fp16 <-> float conversion (round-to-nearest-even)
 /// - rvne.hpp             `rvne::Header`, `rvne::Blob`, `rvne::parse`, ...
 
@@ -21,6 +23,8 @@
 #include <aether/rvne.hpp>
 #include <aether/sparse_attention.hpp>
 #include <aether/sparse_pattern.hpp>
+#include <aether/stream_pool.hpp>
 #include <aether/temporal_head.hpp>
+#include <aether/temporal_model.hpp>
 #include <aether/tensor.hpp>
 #include <aether/workspace.hpp>
