@@ -169,12 +169,12 @@ class TemporalModel {
   }
 
   /// `x W` for one row (`x`: W.rows() values) into the front of `scratch`
-  /// (aligned, at least W.cols() long), summed over the rows of W in order:
-  /// the one definition of a row product, used by prefill and streams alike.
+  /// (aligned, at least W.cols() long), as one Eigen matrix-vector product:
+  /// the one definition of a row product, used by prefill and streams alike
+  /// (same matrix, same sizes, same aligned destination: same bits).
   static Eigen::Map<Vector, Eigen::AlignedMax> product(const T* x, const Matrix& w, Vector& scratch) {
     Eigen::Map<Vector, Eigen::AlignedMax> s(scratch.data(), w.cols());
-    s = x[0] * w.row(0).transpose();
-    for (Eigen::Index j = 1; j < w.rows(); ++j) s += x[j] * w.row(j).transpose();
+    s.noalias() = w.transpose() * Eigen::Map<const Vector>(x, w.rows());
     return s;
   }
   /// `out = x W` for one row.
