@@ -178,6 +178,33 @@ TEST(SparsePattern, GatedMatchesBruteForce) {
   EXPECT_EQ(bad, 0);
 }
 
+TEST(SparsePattern, ScanWithBlockKeyEqualsFreshCandidates) {
+  // next_candidates skips L(i) while its block key is unchanged; every row of
+  // a scan (whole, or starting mid-sequence as a thread's tile does) must
+  // still equal a fresh candidates() call.
+  for (bool causal : {true, false})
+    for (bool log_stride : {true, false})
+      for (std::size_t block : {1u, 3u, 16u, 64u, 500u}) {
+        SparseConfig cfg = seed_config();
+        cfg.causal = causal;
+        cfg.log_stride = log_stride;
+        cfg.block_size = block;
+        const SparsePattern p(cfg);
+        for (std::size_t n : {1u, 37u, 300u}) {
+          for (std::size_t start : {std::size_t{0}, n / 3}) {
+            Candidates scan, fresh;
+            std::size_t key = SparsePattern::kNoKey;
+            for (std::size_t i = start; i < n; ++i) {
+              p.next_candidates(i, n, scan, key);
+              p.candidates(i, n, fresh);
+              ASSERT_EQ(scan.tokens, fresh.tokens) << describe(cfg, n) << " i=" << i;
+              ASSERT_EQ(scan.blocks, fresh.blocks) << describe(cfg, n) << " i=" << i;
+            }
+          }
+        }
+      }
+}
+
 TEST(SparsePattern, AllOnesKeepEqualsUngated) {
   for (bool causal : {true, false}) {
     SparseConfig cfg = seed_config();

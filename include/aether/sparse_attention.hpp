@@ -245,8 +245,9 @@ class SparseAttention {
     auto run_rows = [&](std::size_t begin, std::size_t end, Workspace<T>& w) {
       T* scores = reserve(w, pattern_, n);
       detail::dispatch_dim(d, [&](auto dim_tag) {
+        std::size_t key = SparsePattern::kNoKey;
         for (std::size_t i = begin; i < end; ++i) {
-          pattern_.candidates(i, n, w.candidates, keep);
+          pattern_.next_candidates(i, n, w.candidates, key, keep);
           detail::attend_heads<decltype(dim_tag)::value>(q.row(i, 0), q.heads(), g, d, sc, w.candidates, tokens,
                                                          marks, scores, detail::score_pitch(w.candidates.size()),
                                                          out.row(i, 0));

@@ -99,6 +99,25 @@ class SparsePattern {
     token_set(i, n, keep, out.tokens, out.window_first, out.window_count);
     block_set(i, n, out.blocks);
   }
+  /// `candidates` for a scan of ascending queries i of one length-`n`
+  /// sequence: L(i) is recomputed only when its block key changes (it is a
+  /// function of `block_key(i)` for a fixed n). `key` is the caller's, starts
+  /// at `kNoKey` and must not be shared between sequences.
+  static constexpr std::size_t kNoKey = static_cast<std::size_t>(-1);
+  void next_candidates(std::size_t i, std::size_t n, Candidates& out, std::size_t& key,
+                       const std::uint8_t* keep = nullptr) const {
+    token_set(i, n, keep, out.tokens, out.window_first, out.window_count);
+    const std::size_t k = block_key(i);
+    if (k != key) {
+      block_set(i, n, out.blocks);
+      key = k;
+    }
+  }
+  /// L(i) depends on i only through this: (i+1)/B when causal (complete
+  /// blocks), i/B otherwise (the query's own block).
+  std::size_t block_key(std::size_t i) const noexcept {
+    return (cfg_.causal ? i + 1 : i) / cfg_.block_size;
+  }
 
   /// `sum_i |T(i)| + |L(i)|` over a length-`n` sequence, for one head.
   /// Cost O(n (window + log n)); allocates one reusable buffer.
