@@ -235,6 +235,23 @@ TEST(DecodeAlloc, PrefillIntoReusedWorkspaceAllocatesNothingAfterWarmup) {
   }
 }
 
+TEST(DecodeAlloc, AppendsAllocateNothingForAnyHeadDim) {
+  // Landmark means are computed on append (every block_size tokens): the
+  // run-time head dim path (7) as well as a specialised one (32).
+  for (std::size_t dim : {std::size_t{7}, std::size_t{32}}) {
+    const auto k = random_tensor(64, 2, dim, 4), v = random_tensor(64, 2, dim, 5);
+    KvCache<float> cache(64, 2, dim, 4);
+    long count = 0;
+    {
+      counting::Scope s;
+      for (std::size_t t = 0; t < 64; ++t) cache.append(Stream::at(k, t), Stream::at(v, t));
+      count = s.total();
+    }
+    EXPECT_EQ(cache.complete_blocks(), 16u);
+    EXPECT_EQ(count, 0) << "dim " << dim << ": " << counting::report();
+  }
+}
+
 TEST(DecodeAlloc, SparseDecodeAfterOneWarmupStepAllocatesNothing) {
   const auto hc = aether::TemporalHeadConfig::aether_default();
   const Stream in(hc);

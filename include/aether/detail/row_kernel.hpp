@@ -135,8 +135,9 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
   auto kv = [&](int r) -> std::size_t { return kSharedKv ? 0 : kv_offsets[r] - kv_offsets[0]; };
 
   // 1. Raw scores q . k for every candidate (tokens, then landmarks), and
-  //    each row's running maximum (NaN scores never win; they still poison
-  //    their own row through the exp below, and only that row).
+  //    each row's running maximum (a NaN score may or may not become the
+  //    maximum; either way it poisons its own row through the exp below, and
+  //    only that row).
   T m[R];
   for (int r = 0; r < R; ++r) m[r] = -std::numeric_limits<T>::infinity();
   auto put = [&](int r, std::size_t e, T x) {
@@ -147,7 +148,9 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
   //   s = q[0] k[0]; s += q[c] k[c] for c = 1 .. d-1 (in this order),
   // from 16 contiguous transposed keys per c, with no horizontal sums. The
   // lanes are independent, so a score's bits depend on its (query, key) pair
-  // only, never on the chunk or head grouping it was computed in.
+  // only, never on the chunk or head grouping it was computed in. Used when
+  // the rows share one kv head (one key load serves all of them); MHA rows
+  // would need a key load per multiply-add, so they keep dot products.
   using Lanes = Eigen::Array<T, kWindowLanes, 1>;
   using SLanes = Eigen::Map<const Eigen::Array<S, kWindowLanes, 1>>;
   const std::size_t w_first = c.window_first;
@@ -165,7 +168,7 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
     }
     for (int r = 0; r < R; ++r) {
       Eigen::Map<Lanes>(scores + r * pitch + e0) = acc[r];
-      const T top = max_of(acc[r]);  // NaN may win here: its row is NaN anyway
+      const T top = max_of(acc[r]);
       m[r] = top > m[r] ? top : m[r];
     }
   }
@@ -334,9 +337,19 @@ void block_mean_dim(const S* src, std::size_t stride, std::size_t count, std::si
   using Vec = Eigen::Matrix<T, VecOf<Dim>::value, 1>;
   using SVec = Eigen::Matrix<S, VecOf<Dim>::value, 1>;
   const auto di = static_cast<Eigen::Index>(d);
-  Vec acc = Eigen::Map<const SVec>(src, di).template cast<T>();  // registers when Dim is fixed
-  for (std::size_t t = 1; t < count; ++t) acc += Eigen::Map<const SVec>(src + t * stride, di).template cast<T>();
-  Eigen::Map<Vec>(dst, di) = acc / static_cast<T>(count);
+  auto mean = [&](auto& acc) {
+    acc = Eigen::Map<const SVec>(src, di).template cast<T>();
+    for (std::size_t t = 1; t < count; ++t) acc += Eigen::Map<const SVec>(src + t * stride, di).template cast<T>();
+    acc /= static_cast<T>(count);
+  };
+  if constexpr (Dim != 0) {
+    Vec acc;  // fixed size: registers
+    mean(acc);
+    Eigen::Map<Vec>(dst, di) = acc;
+  } else {
+    Eigen::Map<Vec> acc(dst, di);  // run-time size: accumulate in place (no allocation)
+    mean(acc);
+  }
 }
 
 /// Calls `f(std::integral_constant<int, Dim>{})` with Dim = d for the
