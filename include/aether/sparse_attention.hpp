@@ -274,12 +274,17 @@ class SparseAttention {
         for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(blocks); ++b) {
           landmark_block(k, v, ws, static_cast<std::size_t>(b));
         }
-        const auto nt = static_cast<std::size_t>(omp_get_num_threads());
         const auto tid = static_cast<std::size_t>(omp_get_thread_num());
         Workspace<T>& w = tid == 0 ? ws : ws.helpers[tid - 1];
-        // Query tiles interleaved across threads: later rows cost more (more
-        // landmark/log-stride candidates), so round-robin tiles balance better.
-        for (std::size_t t0 = tid * kTile; t0 < n; t0 += nt * kTile) run_rows(t0, std::min(n, t0 + kTile), w);
+        reserve(w, pattern_, n);  // even a thread that gets no tile: the next call may give it some
+        // Query tiles handed out one at a time: a thread that is descheduled
+        // (shared machines) or slower leaves its share to the others, and later
+        // rows, which cost more, do not pile up on one thread.
+#pragma omp for schedule(dynamic, 1) nowait
+        for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>((n + kTile - 1) / kTile); ++t) {
+          const auto t0 = static_cast<std::size_t>(t) * kTile;
+          run_rows(t0, std::min(n, t0 + kTile), w);
+        }
       }
       return;
     }
