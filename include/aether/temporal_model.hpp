@@ -233,13 +233,10 @@ class TemporalStream {
 
   /// Pushes one frame (`input_dim` values at `frame`); returns the logits
   /// (valid until the next push). Throws `Errc::cache_full` when full without
-  /// an eviction policy; the stream is then unchanged.
+  /// an eviction policy; the stream is then unchanged (every layer's cache
+  /// holds the same frames, so the first layer's append refuses before any
+  /// cache changes).
   const Vector& push(const T* frame) {
-    const KvCache<T>& first = caches_.front();
-    if (first.full() && first.eviction().kind == Eviction::none) {
-      detail::fail(Errc::cache_full, "TemporalStream holds " + std::to_string(first.size()) + " of " +
-                                         std::to_string(first.capacity()) + " frames; cannot push");
-    }
     const TemporalModel<T>& m = *model_;
     x_ = Eigen::Map<const Vector>(frame, static_cast<Eigen::Index>(m.input_dim()));
     for (std::size_t l = 0; l < caches_.size(); ++l) {
