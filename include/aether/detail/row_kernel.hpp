@@ -36,20 +36,26 @@ struct RowSource {
   std::size_t kt_stride = 0;
 };
 
-/// Window positions scored together from the transposed keys (one score chunk).
-constexpr std::size_t kWindowLanes = 16;
+/// Window positions scored together from the transposed keys (one score
+/// chunk): 16, or 8 where float packets have 4 lanes (SSE2), so that four
+/// rows' chunk accumulators fit the 16 SIMD registers.
+constexpr std::size_t kWindowLanes = Eigen::internal::packet_traits<float>::size > 4 ? 16 : 8;
 
 /// Row pitch (in elements) for transposed keys of `positions` positions: an
 /// odd multiple of 16 elements, so that the d rows a window chunk reads fall
 /// in different L1 sets (a power-of-two pitch puts them all in one set). The
 /// same for every element type, so an fp16 cache is exactly half an fp32 one.
 inline std::size_t transposed_pitch(std::size_t positions) noexcept {
-  return ((positions + kWindowLanes - 1) / kWindowLanes | 1) * kWindowLanes;
+  return ((positions + 15) / 16 | 1) * 16;
 }
 
-/// Score buffers use this row pitch so every row starts on a 64-byte boundary:
-/// Eigen then splits each row into packet/scalar parts identically in every call.
-constexpr std::size_t kScorePitch = 16;
+/// Score rows are padded to a multiple of this pitch: one float SIMD packet
+/// of the target ISA (16 with AVX-512, 8 with AVX, 4 with SSE2; at least 4),
+/// so every row starts on Eigen's maximum alignment and the softmax passes
+/// run whole packets (every score goes through the same packet `exp`, in
+/// prefill and decode alike) while wasting fewer than one packet per row.
+constexpr std::size_t kScorePitch =
+    Eigen::internal::packet_traits<float>::size > 4 ? Eigen::internal::packet_traits<float>::size : 4;
 inline std::size_t score_pitch(std::size_t count) noexcept {
   return (count + kScorePitch - 1) / kScorePitch * kScorePitch;
 }
@@ -67,14 +73,16 @@ auto softmax_exp(const Eigen::ArrayBase<Derived>& x, T m, T scale) {
   return ((x - m) * scale).max(exp_floor<T>()).exp();
 }
 
-/// The largest of 16 values, by halving in registers (Eigen's `maxCoeff` on a
-/// fixed-size array goes element by element through memory).
-template <class T>
-T max_of(const Eigen::Array<T, 16, 1>& a) {
-  const Eigen::Array<T, 8, 1> h8 = a.template head<8>().max(a.template tail<8>());
-  const Eigen::Array<T, 4, 1> h4 = h8.template head<4>().max(h8.template tail<4>());
-  const Eigen::Array<T, 2, 1> h2 = h4.template head<2>().max(h4.template tail<2>());
-  return h2[0] > h2[1] ? h2[0] : h2[1];
+/// The largest of N values (N a power of two), by halving in registers
+/// (Eigen's `maxCoeff` on a fixed-size array goes element by element through memory).
+template <class T, int N>
+T max_of(const Eigen::Array<T, N, 1>& a) {
+  if constexpr (N == 1) {
+    return a[0];
+  } else {
+    const Eigen::Array<T, N / 2, 1> half = a.template head<N / 2>().max(a.template tail<N / 2>());
+    return max_of<T, N / 2>(half);
+  }
 }
 
 /// Compile-time head_dim for the specialised paths (0 = any, decided at run time).
@@ -85,6 +93,19 @@ using VecOf = std::integral_constant<int, Dim == 0 ? Eigen::Dynamic : Dim>;
 template <class Vec, class T, std::size_t... I>
 std::array<Eigen::Map<Vec>, sizeof...(I)> maps_of_rows(T* p, std::size_t d, std::index_sequence<I...>) {
   return {{Eigen::Map<Vec>(p + I * d, static_cast<Eigen::Index>(d))...}};
+}
+
+/// Rows whose fixed-size (`Dim`) accumulators are kept live together: at most
+/// half the SIMD registers (Eigen's count for the target ISA), a power of two
+/// dividing R. AVX-512, d 32: 4 rows (2 registers each); AVX2: 2; SSE2: 1.
+template <class T, int Dim, int R>
+constexpr int rows_per_pass() {
+  constexpr int lanes = Eigen::internal::packet_traits<T>::size;
+  constexpr int per_row = (Dim + lanes - 1) / lanes;
+  constexpr int budget = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS / 2;
+  int rows = R;
+  while (rows > 1 && rows * per_row > budget) rows /= 2;
+  return rows;
 }
 
 /// Adds each token candidate's softmax weight (`scores` hold the row's exp
@@ -219,29 +240,36 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
     inv[r] = T(1) / total.sum();
   }
 
-  // 3. Weighted sum of the values, each candidate's rows fetched once for all
-  //    R rows, then normalise. Fixed head dims accumulate in local vectors
-  //    (registers); the run-time path accumulates in the output rows.
-  auto weighted_sum = [&](auto* acc) {
-    for (int r = 0; r < R; ++r) acc[r].setZero();
+  // 3. Weighted sum of the values, then normalise. Fixed head dims
+  //    accumulate in local vectors (registers), `kPass` rows at a time so the
+  //    accumulators fit the SIMD register file (each candidate's value row is
+  //    fetched once per pass); the run-time path accumulates in the output rows.
+  auto weighted_sum = [&](auto* acc, auto pass, int r0) {
+    constexpr int kRows = decltype(pass)::value;
+    for (int r = 0; r < kRows; ++r) acc[r].setZero();
     for (std::size_t e = 0; e < nt; ++e) {
       const S* v = tok.v + tokens[e] * tok.stride;
-      for (int r = 0; r < R; ++r) {
-        acc[r].noalias() += scores[r * pitch + e] * SMap(v + kv(r), di).template cast<T>();
+      for (int r = 0; r < kRows; ++r) {
+        acc[r].noalias() += scores[(r0 + r) * pitch + e] * SMap(v + kv(r0 + r), di).template cast<T>();
       }
     }
     for (std::size_t e = 0; e < nb; ++e) {
       const T* v = lm.v + blocks[e] * lm.stride;
-      for (int r = 0; r < R; ++r) acc[r].noalias() += scores[r * pitch + nt + e] * CMap(v + kv(r), di);
+      for (int r = 0; r < kRows; ++r) {
+        acc[r].noalias() += scores[(r0 + r) * pitch + nt + e] * CMap(v + kv(r0 + r), di);
+      }
     }
-    for (int r = 0; r < R; ++r) Eigen::Map<Vec>(out + r * d, di) = acc[r] * inv[r];
+    for (int r = 0; r < kRows; ++r) Eigen::Map<Vec>(out + (r0 + r) * d, di) = acc[r] * inv[r0 + r];
   };
   if constexpr (Dim != 0) {
-    Vec acc[R];
-    weighted_sum(acc);
+    constexpr int kPass = rows_per_pass<T, Dim, R>();
+    for (int r0 = 0; r0 < R; r0 += kPass) {
+      Vec acc[kPass];
+      weighted_sum(acc, std::integral_constant<int, kPass>{}, r0);
+    }
   } else {
     auto acc = maps_of_rows<Vec>(out, d, std::make_index_sequence<R>{});
-    weighted_sum(acc.data());
+    weighted_sum(acc.data(), std::integral_constant<int, R>{}, 0);
   }
 
   // 4. Optionally report each token's softmax weight (heavy-hitter eviction).
