@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -177,17 +178,21 @@ class RecordingReporter : public benchmark::BenchmarkReporter {
 /// Time per iteration of every (family, N), in ns: the median aggregate when
 /// repetitions were requested, else the mean of the iteration runs. CPU time
 /// by default, not wall time: the machine is shared, and a descheduled thread
-/// should not count against the kernel (`wall` selects real time).
+/// should not count against the kernel (`wall` selects real time). Families
+/// named in `wall_families` (multi-threaded ones, registered with UseRealTime)
+/// always use real time.
 class Results {
  public:
-  explicit Results(const std::vector<benchmark::BenchmarkReporter::Run>& runs, bool wall = false) {
+  explicit Results(const std::vector<benchmark::BenchmarkReporter::Run>& runs, bool wall = false,
+                   const std::vector<std::string>& wall_families = {}) {
     std::map<Key, std::pair<double, int>> sums;
     for (const auto& r : runs) {
       if (r.error_occurred || r.report_big_o || r.report_rms) continue;
       // Keyed by the benchmark's argument, not complexity_n: aggregate runs
       // (mean, median, ...) do not carry complexity_n.
       const Key key{r.run_name.function_name, r.run_name.args.empty() ? 0 : std::stoll(r.run_name.args)};
-      const double t = wall ? r.GetAdjustedRealTime() : r.GetAdjustedCPUTime();
+      const bool real = wall || std::find(wall_families.begin(), wall_families.end(), key.first) != wall_families.end();
+      const double t = real ? r.GetAdjustedRealTime() : r.GetAdjustedCPUTime();
       const double ns = t * 1e9 / benchmark::GetTimeUnitMultiplier(r.time_unit);
       if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate) {
         if (r.aggregate_name == "median") median_[key] = ns;

@@ -12,6 +12,8 @@
 //   decode_mha       SparseAttention::decode of the newest token at T = N, seed MHA
 //   decode_mqa       the same for the AETHER default (MQA)
 //   append_mqa       KvCache::append of one token (AETHER default cache)
+//   sparse_threads1, sparse_threads2  (OpenMP builds only) `sparse` with the
+//                    prefill run on 1 and on 2 OpenMP threads, wall-clock time
 //
 // Google Benchmark flags work as usual (--benchmark_filter, --benchmark_format,
 // --benchmark_out, --benchmark_repetitions, ...). Own flags, removed before
@@ -31,6 +33,10 @@
 #include <aether/aether.hpp>
 
 #include <benchmark/benchmark.h>
+
+#if defined(AETHER_USE_OPENMP)
+#include <omp.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -196,6 +202,19 @@ void bm_sparse_raw(benchmark::State& state) {
   set_counters(state, state.range(0), state.range(0));
 }
 
+#if defined(AETHER_USE_OPENMP)
+// `sparse` with the prefill on exactly `Threads` OpenMP threads (the previous
+// setting is restored afterwards). Registered with real time: CPU time of the
+// calling thread would not see the helper thread's work.
+template <int Threads>
+void bm_sparse_threads(benchmark::State& state) {
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(Threads);
+  run_head(state, aether_bench::seed_head_config(/*kv_heads=*/kQHeads));
+  omp_set_num_threads(before);
+}
+#endif
+
 // One streaming step's attention at length T: the cache holds tokens
 // 0 .. T-1 (the same inputs as the prefill) and every iteration decodes the
 // newest token into a caller view with a reused workspace. Appending is
@@ -262,6 +281,17 @@ void register_all(SizeSet set) {
     b->Complexity(f.big_o)->Unit(f.big_o == benchmark::oLogN ? benchmark::kNanosecond : benchmark::kMicrosecond);
   }
   benchmark::RegisterBenchmark("append_mqa", bm_append_mqa)->Unit(benchmark::kNanosecond);
+#if defined(AETHER_USE_OPENMP)
+  const Family threaded[] = {
+      {"sparse_threads1", bm_sparse_threads<1>, benchmark::oNLogN, 16384},
+      {"sparse_threads2", bm_sparse_threads<2>, benchmark::oNLogN, 16384},
+  };
+  for (const Family& f : threaded) {
+    auto* b = benchmark::RegisterBenchmark(f.name, f.fn);
+    for (std::int64_t n : sizes(f.cap, set)) b->Arg(n);
+    b->Complexity(f.big_o)->Unit(benchmark::kMicrosecond)->UseRealTime();
+  }
+#endif
 }
 
 double ratio(double num, double den) { return (std::isnan(num) || std::isnan(den) || den <= 0) ? std::nan("") : num / den; }
@@ -346,6 +376,17 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
     }
   }
 
+  // OpenMP builds: the same prefill on 1 and 2 threads, wall time.
+  if (!std::isnan(r.ns("sparse_threads1", 1024))) {
+    os << "\nOpenMP prefill (sparse, seed MHA), wall time:\n     N | 1 thread ms | 2 threads ms | speedup\n";
+    for (std::int64_t n : ns) {
+      const double t1 = ms("sparse_threads1", n), t2 = ms("sparse_threads2", n);
+      if (std::isnan(t1) || std::isnan(t2)) continue;
+      os << fmt(double(n), 6, 0) << " |" << fmt(t1, 12, 4) << " |" << fmt(t2, 13, 4) << " |" << fmt(t1 / t2, 8, 2)
+         << "\n";
+    }
+  }
+
   // The project's acceptance criteria (ratios from this run).
   os << "\nAcceptance (" << aether_bench::build_flavour() << "):\n";
   auto check = [&](const std::string& what, double value, double need) {
@@ -385,6 +426,10 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
   }
   check("sparse_mqa (W16 B32) vs sparse MHA at N=1024", ratio(r.ns("sparse", 1024), r.ns("sparse_mqa_seed", 1024)),
         1.25);
+  if (!std::isnan(r.ns("sparse_threads1", 1024))) {
+    check("OpenMP: sparse on 2 threads vs 1 at N=1024 (wall time)",
+          ratio(r.ns("sparse_threads1", 1024), r.ns("sparse_threads2", 1024)), 1.7);
+  }
   os << "\nCSV: " << csv << "\n";
 }
 
@@ -408,7 +453,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  const aether_bench::Results results(reporter.runs(), wall);
+  const aether_bench::Results results(reporter.runs(), wall, {"sparse_threads1", "sparse_threads2"});
   if (results.empty()) return 0;  // e.g. --benchmark_list_tests
   std::ostream& os = (format.empty() || format == "console") ? std::cout : std::cerr;
   summarize(results, os, aether_bench::csv_path(csv_flag, bench_out, "bench_speedup.csv"), wall, set,

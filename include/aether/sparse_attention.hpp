@@ -277,12 +277,14 @@ class SparseAttention {
         const auto tid = static_cast<std::size_t>(omp_get_thread_num());
         Workspace<T>& w = tid == 0 ? ws : ws.helpers[tid - 1];
         reserve(w, pattern_, n);  // even a thread that gets no tile: the next call may give it some
-        // Query tiles handed out one at a time: a thread that is descheduled
-        // (shared machines) or slower leaves its share to the others, and later
-        // rows, which cost more, do not pile up on one thread.
+        // Query tiles handed out one at a time, last (costliest: most
+        // landmark and log-stride candidates) first: a thread that is
+        // descheduled (shared machines) or slower leaves its share to the
+        // others, and the tiles left over at the end are the cheapest.
+        const auto tiles = static_cast<std::ptrdiff_t>((n + kTile - 1) / kTile);
 #pragma omp for schedule(dynamic, 1) nowait
-        for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>((n + kTile - 1) / kTile); ++t) {
-          const auto t0 = static_cast<std::size_t>(t) * kTile;
+        for (std::ptrdiff_t t = 0; t < tiles; ++t) {
+          const auto t0 = static_cast<std::size_t>(tiles - 1 - t) * kTile;
           run_rows(t0, std::min(n, t0 + kTile), w);
         }
       }
