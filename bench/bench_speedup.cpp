@@ -13,7 +13,8 @@
 //   decode_mqa       the same for the AETHER default (MQA)
 //   append_mqa       KvCache::append of one token (AETHER default cache)
 //   sparse_threads1, sparse_threads2  (OpenMP builds only) `sparse` with the
-//                    prefill run on 1 and on 2 OpenMP threads, wall-clock time
+//                    prefill run on 1 and on 2 OpenMP threads, wall-clock time.
+//                    Every other family runs on one thread in every build.
 //
 // Google Benchmark flags work as usual (--benchmark_filter, --benchmark_format,
 // --benchmark_out, --benchmark_repetitions, ...). Own flags, removed before
@@ -446,6 +447,9 @@ int main(int argc, char** argv) {
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+#if defined(AETHER_USE_OPENMP)
+  omp_set_num_threads(1);  // single-threaded figures; sparse_threads2 asks for 2 itself
+#endif
   register_all(set);
 
   const std::pair<double, double> baseline_diff = baseline_check();
