@@ -50,12 +50,14 @@ inline std::size_t transposed_pitch(std::size_t positions) noexcept {
 }
 
 /// Score rows are padded to a multiple of this pitch: one float SIMD packet
-/// of the target ISA (16 with AVX-512, 8 with AVX, 4 with SSE2; at least 4),
-/// so every row starts on Eigen's maximum alignment and the softmax passes
-/// run whole packets (every score goes through the same packet `exp`, in
-/// prefill and decode alike) while wasting fewer than one packet per row.
+/// of the target ISA (16 with AVX-512, 8 with AVX, 4 with SSE2), or more if
+/// Eigen's maximum alignment asks for it, and at least 4. Every row then
+/// starts on that alignment and the softmax passes run whole packets (every
+/// score goes through the same packet `exp`, in prefill and decode alike)
+/// while wasting less than one packet per row.
 constexpr std::size_t kScorePitch =
-    Eigen::internal::packet_traits<float>::size > 4 ? Eigen::internal::packet_traits<float>::size : 4;
+    std::max({std::size_t{4}, static_cast<std::size_t>(Eigen::internal::packet_traits<float>::size),
+              static_cast<std::size_t>(EIGEN_MAX_ALIGN_BYTES) / sizeof(float)});
 inline std::size_t score_pitch(std::size_t count) noexcept {
   return (count + kScorePitch - 1) / kScorePitch * kScorePitch;
 }
