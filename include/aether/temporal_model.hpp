@@ -105,15 +105,13 @@ class TemporalModel {
     const std::size_t D = input_dim(), qw = q_width(), kvw = kv_width();
     for (const Layer& layer : layers_) {
       for (std::size_t i = 0; i < n; ++i) {
-        const T* row = h.data() + i * D;
-        project(row, layer.wq, scratch, q.data() + i * qw);
-        project(row, layer.wk, scratch, k.data() + i * kvw);
-        project(row, layer.wv, scratch, v.data() + i * kvw);
+        project_qkv(h.data() + i * D, layer, scratch, q.data() + i * qw, k.data() + i * kvw, v.data() + i * kvw);
       }
       const Tensor3<T> a = head_.forward(q, k, v);
       for (std::size_t i = 0; i < n; ++i) residual(a.data() + i * qw, layer.wo, scratch, h.data() + i * D);
     }
-    Vector pooled = pool == Pool::last ? Vector(h.row(h.rows() - 1).transpose()) : Vector(h.colwise().mean().transpose());
+    Vector pooled =
+        pool == Pool::last ? Vector(h.row(h.rows() - 1).transpose()) : Vector(h.colwise().mean().transpose());
     Vector logits(static_cast<Eigen::Index>(classes()));
     project(pooled.data(), wc_, scratch, logits.data());
     return logits;
@@ -181,6 +179,12 @@ class TemporalModel {
   static void project(const T* x, const Matrix& w, Vector& scratch, T* out) {
     Eigen::Map<Vector>(out, w.cols()) = product(x, w, scratch);
   }
+  /// A layer's `q = x Wq`, `k = x Wk`, `v = x Wv` for one row.
+  static void project_qkv(const T* x, const Layer& layer, Vector& scratch, T* q, T* k, T* v) {
+    project(x, layer.wq, scratch, q);
+    project(x, layer.wk, scratch, k);
+    project(x, layer.wv, scratch, v);
+  }
   /// `h += a Wo` for one row (the residual update).
   static void residual(const T* a, const Matrix& wo, Vector& scratch, T* h) {
     Eigen::Map<Vector>(h, wo.cols()) += product(a, wo, scratch);
@@ -241,9 +245,7 @@ class TemporalStream {
     x_ = Eigen::Map<const Vector>(frame, static_cast<Eigen::Index>(m.input_dim()));
     for (std::size_t l = 0; l < caches_.size(); ++l) {
       const auto& layer = m.layers_[l];
-      TemporalModel<T>::project(x_.data(), layer.wq, scratch_, q_.data());
-      TemporalModel<T>::project(x_.data(), layer.wk, scratch_, k_.data());
-      TemporalModel<T>::project(x_.data(), layer.wv, scratch_, v_.data());
+      TemporalModel<T>::project_qkv(x_.data(), layer, scratch_, q_.data(), k_.data(), v_.data());
       m.head().step(q_, k_, v_, caches_[l], a_, ws_);
       TemporalModel<T>::residual(a_.data(), layer.wo, scratch_, x_.data());
     }

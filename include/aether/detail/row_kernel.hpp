@@ -167,9 +167,9 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
     scores[r * pitch + e] = x;
     m[r] = x > m[r] ? x : m[r];
   };
-  // The window's whole 16-position chunks: lane l of a chunk is one score,
+  // The window's whole kWindowLanes-position chunks: lane l of a chunk is one score,
   //   s = q[0] k[0]; s += q[c] k[c] for c = 1 .. d-1 (in this order),
-  // from 16 contiguous transposed keys per c, with no horizontal sums. The
+  // from kWindowLanes contiguous transposed keys per c, with no horizontal sums. The
   // lanes are independent, so a score's bits depend on its (query, key) pair
   // only, never on the chunk or head grouping it was computed in. Used when
   // the rows share one kv head (one key load serves all of them); MHA rows
@@ -195,7 +195,7 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
       m[r] = top > m[r] ? top : m[r];
     }
   }
-  // Every other token (and the window's last < 16 positions): dot products.
+  // Every other token (and the window's last < kWindowLanes positions): dot products.
   for (std::size_t e = 0; e < nt; ++e) {
     if (e == w_first) e = w_end;
     if (e >= nt) break;
