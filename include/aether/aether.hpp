@@ -14,7 +14,8 @@
 /// - temporal_model.hpp   `TemporalModel<T>`, `TemporalStream<T>` (a blob end to end)
 /// - stream_pool.hpp      `StreamPool<T>` (many streams, one frame each per call)
 /// - half.hpp             fp16 <-> float conversion (round-to-nearest-even)
-/// - rvne.hpp             `rvne::Header`, `rvne::Blob`, `rvne::parse`, ...
+/// - rvne.hpp             `rvne::Header`, `rvne::Blob`, `rvne::parse`, ... (umbrella of rvne/:
+///                        format, crc32, codec, layout, init, file)
 
 #include <aether/dense_attention.hpp>
 #include <aether/error.hpp>

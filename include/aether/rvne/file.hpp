@@ -1,0 +1,151 @@
+#pragma once
+/// \file rvne/file.hpp
+/// `.rvne` files: `read_file` (validates before it allocates) and the atomic
+/// `write_file` (unique temporary, flush, rename). Host only: needs
+/// <filesystem>, <fstream> and <random>; a node includes rvne/codec.hpp instead.
+
+#include <aether/error.hpp>
+#include <aether/rvne/codec.hpp>
+#include <aether/rvne/crc32.hpp>
+#include <aether/rvne/format.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>  // fsync, fileno
+#define AETHER_RVNE_HAVE_FSYNC 1
+#endif
+
+namespace aether::rvne {
+
+// ---------------------------------------------------------------------------
+// Files
+// ---------------------------------------------------------------------------
+
+/// Reads and validates a blob file. The file size is taken from the open
+/// stream and rules 1-5 are checked on it and the 24 header bytes before
+/// anything is allocated, so a hostile weights_len never causes a large
+/// allocation; then the weights are read straight into the result (one
+/// allocation of weights_len bytes) and rules 6-7 checked. Throws
+/// `aether::Error`: io_error if the file cannot be opened or read, otherwise
+/// the code of the first failing rule; messages start with the path.
+inline Blob read_file(const std::filesystem::path& path) {
+  const std::string where = path.string() + ": ";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) aether::detail::fail(Errc::io_error, where + "cannot open for reading");
+  in.seekg(0, std::ios::end);
+  const std::streamoff end = static_cast<std::streamoff>(in.tellg());
+  if (!in || end < 0) aether::detail::fail(Errc::io_error, where + "cannot determine the file size");
+  const std::uint64_t size = static_cast<std::uint64_t>(end);
+  ParseResult r;
+  if (size < kMinBlobSize) {
+    detail::reject(r, Errc::truncated, "file is %llu bytes, shorter than the 28-byte minimum (header + crc)",
+                   static_cast<unsigned long long>(size));
+    detail::throw_result(r, where);
+  }
+  std::uint8_t head[kHeaderSize];
+  in.seekg(0, std::ios::beg);
+  if (!in.read(reinterpret_cast<char*>(head), kHeaderSize)) {
+    aether::detail::fail(Errc::io_error, where + "cannot read the header");
+  }
+  const detail::RawHeader raw = detail::decode_header(head);
+  if (!detail::check_prefix(raw, size, r)) detail::throw_result(r, where);
+  if constexpr (std::numeric_limits<std::size_t>::max() < kMaxWeightsLen) {  // 32-bit hosts only
+    if (raw.weights_len > std::numeric_limits<std::size_t>::max() - kMinBlobSize) {
+      aether::detail::fail(Errc::io_error, where + "weights do not fit in this platform's address space");
+    }
+  }
+  Blob b;
+  b.header = raw.header;
+  b.weights.resize(static_cast<std::size_t>(raw.weights_len));  // bounded by the actual file size (rule 5)
+  std::uint8_t tail[kCrcSize];
+  if (!in.read(reinterpret_cast<char*>(b.weights.data()), static_cast<std::streamsize>(b.weights.size())) ||
+      !in.read(reinterpret_cast<char*>(tail), kCrcSize)) {
+    aether::detail::fail(Errc::io_error, where + "short read (was the file truncated while reading?)");
+  }
+  if (in.peek() != std::ifstream::traits_type::eof()) {
+    aether::detail::fail(Errc::io_error, where + "file grew while reading");
+  }
+  const std::uint32_t computed = crc32(b.weights.data(), b.weights.size(), crc32(head, kHeaderSize));
+  if (!detail::check_crc(detail::load_u32(tail), computed, r)) detail::throw_result(r, where);
+  if (!detail::check_fields(raw.header, raw.weights_len, r)) detail::throw_result(r, where);
+  return b;
+}
+
+namespace detail {
+/// Opens a new file exclusively ("x": fails if it exists). Null on failure.
+inline std::FILE* open_exclusive(const std::filesystem::path& p) noexcept {
+#if defined(_WIN32)
+  return ::_wfopen(p.c_str(), L"wbx");
+#else
+  return std::fopen(p.c_str(), "wbx");
+#endif
+}
+}  // namespace detail
+
+/// Writes `blob` to `path` atomically: serialises (so an invalid header throws
+/// invalid_header before the disk is touched), writes a uniquely named
+/// temporary in the same directory, flushes it (fsync on POSIX) and renames it
+/// over `path`. Readers see either the old file or the complete new one. On
+/// any failure the temporary is removed and io_error is thrown. Concurrent
+/// writers to the same path are safe (last rename wins). A symlink at `path`
+/// is replaced by the new file, not followed; the new file gets default
+/// permissions.
+inline void write_file(const std::filesystem::path& path, const Blob& blob) {
+  const std::vector<std::uint8_t> bytes = serialize(blob);
+  const std::string where = path.string() + ": ";
+  if (path.filename().empty()) aether::detail::fail(Errc::io_error, where + "not a file name");
+
+  // Unpredictable suffix; the exclusive open below makes collisions harmless.
+  std::uint64_t salt = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                       static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&bytes));
+  try {
+    std::random_device rd;
+    salt ^= (std::uint64_t{rd()} << 32) ^ rd();
+  } catch (const std::exception&) {
+    // No entropy source: the clock and address above still differ between calls.
+  }
+  std::filesystem::path tmp;
+  std::FILE* f = nullptr;
+  for (int attempt = 0; attempt < 16 && f == nullptr; ++attempt) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(salt));
+    salt = salt * 6364136223846793005ull + 1442695040888963407ull;
+    tmp = path;
+    tmp += suffix;
+    f = detail::open_exclusive(tmp);
+  }
+  if (f == nullptr) aether::detail::fail(Errc::io_error, where + "cannot create a temporary file next to it");
+
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  ok = (std::fflush(f) == 0) && ok;
+#if defined(AETHER_RVNE_HAVE_FSYNC)
+  ok = ok && ::fsync(::fileno(f)) == 0;
+#endif
+  ok = (std::fclose(f) == 0) && ok;
+  std::error_code ec;
+  if (!ok) {
+    std::filesystem::remove(tmp, ec);
+    aether::detail::fail(Errc::io_error, where + "writing the temporary " + tmp.string() + " failed");
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    const std::string reason = ec.message();
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    aether::detail::fail(Errc::io_error, where + "cannot rename the temporary into place: " + reason);
+  }
+}
+
+}  // namespace aether::rvne
