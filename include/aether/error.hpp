@@ -32,6 +32,10 @@ enum class Errc : std::uint8_t {
   layout_mismatch = 17,       ///< weights_len differs from the model layout size
   // --- environment ---
   io_error = 30,              ///< a file could not be opened, read, written or renamed
+  // --- model files and recordings (include/aether/io/) ---
+  invalid_sidecar = 40,       ///< a `.rvne.json` that is not JSON, lacks a fixed key or has a bad value
+  blob_mismatch = 41,         ///< a sidecar's blob_sha256 differs from its blob's bytes
+  invalid_data = 42,          ///< recording metadata, a labels CSV or a data set that cannot be used
 };
 
 /// Short, stable name of a code (e.g. "shape_mismatch").
@@ -51,6 +55,9 @@ inline const char* errc_name(Errc c) noexcept {
     case Errc::invalid_header: return "invalid_header";
     case Errc::layout_mismatch: return "layout_mismatch";
     case Errc::io_error: return "io_error";
+    case Errc::invalid_sidecar: return "invalid_sidecar";
+    case Errc::blob_mismatch: return "blob_mismatch";
+    case Errc::invalid_data: return "invalid_data";
   }
   return "unknown";
 }

@@ -92,24 +92,17 @@ inline std::FILE* open_exclusive(const std::filesystem::path& p) noexcept {
   return std::fopen(p.c_str(), "wbx");
 #endif
 }
-}  // namespace detail
 
-/// Writes `blob` to `path` atomically: serialises (so an invalid header throws
-/// invalid_header before the disk is touched), writes a uniquely named
-/// temporary in the same directory, flushes it (fsync on POSIX) and renames it
-/// over `path`. Readers see either the old file or the complete new one. On
-/// any failure the temporary is removed and io_error is thrown. Concurrent
-/// writers to the same path are safe (last rename wins). A symlink at `path`
-/// is replaced by the new file, not followed; the new file gets default
-/// permissions.
-inline void write_file(const std::filesystem::path& path, const Blob& blob) {
-  const std::vector<std::uint8_t> bytes = serialize(blob);
+/// Writes `n` bytes to `path` atomically (the procedure `write_file`
+/// documents: unique temporary beside it, flush, fsync, rename). Shared by
+/// every writer of model files (blobs, sidecars). Throws io_error.
+inline void write_bytes_atomic(const std::filesystem::path& path, const std::uint8_t* data, std::size_t n) {
   const std::string where = path.string() + ": ";
   if (path.filename().empty()) aether::detail::fail(Errc::io_error, where + "not a file name");
 
   // Unpredictable suffix; the exclusive open below makes collisions harmless.
   std::uint64_t salt = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                       static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&bytes));
+                       static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(data));
   try {
     std::random_device rd;
     salt ^= (std::uint64_t{rd()} << 32) ^ rd();
@@ -128,7 +121,7 @@ inline void write_file(const std::filesystem::path& path, const Blob& blob) {
   }
   if (f == nullptr) aether::detail::fail(Errc::io_error, where + "cannot create a temporary file next to it");
 
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  bool ok = n == 0 || std::fwrite(data, 1, n, f) == n;
   ok = (std::fflush(f) == 0) && ok;
 #if defined(AETHER_RVNE_HAVE_FSYNC)
   ok = ok && ::fsync(::fileno(f)) == 0;
@@ -146,6 +139,20 @@ inline void write_file(const std::filesystem::path& path, const Blob& blob) {
     std::filesystem::remove(tmp, ignored);
     aether::detail::fail(Errc::io_error, where + "cannot rename the temporary into place: " + reason);
   }
+}
+}  // namespace detail
+
+/// Writes `blob` to `path` atomically: serialises (so an invalid header throws
+/// invalid_header before the disk is touched), writes a uniquely named
+/// temporary in the same directory, flushes it (fsync on POSIX) and renames it
+/// over `path`. Readers see either the old file or the complete new one. On
+/// any failure the temporary is removed and io_error is thrown. Concurrent
+/// writers to the same path are safe (last rename wins). A symlink at `path`
+/// is replaced by the new file, not followed; the new file gets default
+/// permissions.
+inline void write_file(const std::filesystem::path& path, const Blob& blob) {
+  const std::vector<std::uint8_t> bytes = serialize(blob);
+  detail::write_bytes_atomic(path, bytes.data(), bytes.size());
 }
 
 }  // namespace aether::rvne

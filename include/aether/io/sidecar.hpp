@@ -1,0 +1,373 @@
+#pragma once
+/// \file sidecar.hpp
+/// The sidecar of a `.rvne` blob (`/work/shared/spec/SIDECAR.md`): everything
+/// a trained model needs beyond its weights, in `NAME.rvne.json`.
+///
+/// - `Sidecar`: a plain struct of the fixed keys (absent keys stay empty and
+///   mean the AETHER default).
+/// - `to_json` / `sidecar_from_json`: the JSON form; unknown keys are ignored,
+///   a fixed key of the wrong type or value is `Errc::invalid_sidecar` naming
+///   the key.
+/// - `write_sidecar` / `read_sidecar`: files; the reader refuses a sidecar
+///   whose `blob_sha256` is not the blob's (`Errc::blob_mismatch`).
+/// - `save_model` / `load_model`: blob and sidecar together.
+///
+/// Needs nlohmann-json (CMake target `aether::io`); the core headers do not.
+/// Thread safety: free functions over values, no shared state.
+
+#include <aether/error.hpp>
+#include <aether/io/sha256.hpp>
+#include <aether/rvne.hpp>
+#include <aether/temporal_head.hpp>
+#include <aether/temporal_model.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace aether::io {
+
+/// The value of the `format` key this library reads and writes.
+inline constexpr const char* kSidecarFormat = "aether-sidecar/1";
+
+/// The featuriser that turned recordings into frames: enough to reproduce it
+/// bit for bit (`constants` is the featuriser's own JSON object).
+struct FeatureSpec {
+  std::string name;
+  std::uint32_t version = 1;
+  nlohmann::json constants = nlohmann::json::object();
+};
+
+/// The salience gate in front of the model (GATE.md); `weights` names a file
+/// beside the blob.
+struct GateSpec {
+  std::size_t input_dim = 0;
+  std::size_t hidden_dim = 0;
+  std::size_t top_k = 0;
+  std::string mode = "prune";  ///< "prune" or "salient"
+  std::string weights;         ///< e.g. "NAME.gate.f32"
+};
+
+/// The fixed keys of a sidecar. Every optional member left empty is written
+/// as an absent key and read back empty; `classes` empty = classes numbered.
+struct Sidecar {
+  std::string blob_sha256;                   ///< hex; filled by write_sidecar / checked by read_sidecar
+  std::optional<ModelAttention> attention;   ///< absent = MODEL.md's AETHER default
+  std::optional<Pool> pool;                  ///< absent = mean
+  std::optional<std::size_t> window;         ///< frames per classified window, as trained
+  std::optional<std::size_t> stride;         ///< step between windows, as trained
+  std::vector<std::string> classes;          ///< index order = logit order
+  std::optional<FeatureSpec> features;
+  std::optional<GateSpec> gate;
+  nlohmann::json training;                   ///< free-form provenance; null = absent
+
+  ModelAttention attention_or_default() const { return attention.value_or(ModelAttention{}); }
+  Pool pool_or_default() const noexcept { return pool.value_or(Pool::mean); }
+  /// Class `i`'s name: `classes[i]`, or its number when classes are absent.
+  std::string class_name(std::size_t i) const {
+    return i < classes.size() ? classes[i] : std::to_string(i);
+  }
+};
+
+/// `NAME.rvne` -> `NAME.rvne.json`.
+inline std::filesystem::path sidecar_path(const std::filesystem::path& blob_path) {
+  std::filesystem::path p = blob_path;
+  p += ".json";
+  return p;
+}
+
+namespace detail {
+
+using json = nlohmann::json;
+
+[[noreturn]] inline void bad_key(const std::string& where, const std::string& key, const std::string& why) {
+  aether::detail::fail(Errc::invalid_sidecar, where + "key '" + key + "': " + why);
+}
+
+/// Shortened dump of a value for messages.
+inline std::string shown(const json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+inline std::size_t get_size(const json& v, const std::string& where, const std::string& key) {
+  // Parsed non-negative integers are "unsigned"; ones built in C++ may be "integer".
+  const bool non_negative = v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+  if (!non_negative || v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::size_t>::max())) {
+    bad_key(where, key, "expected a non-negative integer, found " + shown(v));
+  }
+  return static_cast<std::size_t>(v.get<std::uint64_t>());
+}
+
+inline std::string get_string(const json& v, const std::string& where, const std::string& key) {
+  if (!v.is_string()) bad_key(where, key, "expected a string, found " + shown(v));
+  return v.get<std::string>();
+}
+
+inline bool is_hex64(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+inline std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+inline ModelAttention attention_from_json(const json& a, const std::string& where) {
+  if (!a.is_object()) bad_key(where, "attention", "expected an object, found " + shown(a));
+  ModelAttention m;
+  if (a.contains("backend")) {
+    const std::string b = get_string(a["backend"], where, "attention.backend");
+    if (b == "sparse") {
+      m.backend = Backend::SparseGqa;
+    } else if (b == "dense") {
+      m.backend = Backend::Dense;
+    } else {
+      bad_key(where, "attention.backend", "expected \"sparse\" or \"dense\", found \"" + b + "\"");
+    }
+  }
+  if (a.contains("window")) m.window = get_size(a["window"], where, "attention.window");
+  if (a.contains("block_size")) m.block_size = get_size(a["block_size"], where, "attention.block_size");
+  if (a.contains("global_tokens")) {
+    const json& g = a["global_tokens"];
+    if (!g.is_array()) bad_key(where, "attention.global_tokens", "expected an array, found " + shown(g));
+    m.global_tokens.clear();
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      m.global_tokens.push_back(get_size(g[i], where, "attention.global_tokens[" + std::to_string(i) + "]"));
+    }
+  }
+  if (a.contains("causal")) {
+    if (!a["causal"].is_boolean()) bad_key(where, "attention.causal", "expected true or false, found " + shown(a["causal"]));
+    m.causal = a["causal"].get<bool>();
+  }
+  return m;
+}
+
+}  // namespace detail
+
+/// The JSON object of `s` (absent members are absent keys).
+inline nlohmann::json to_json(const Sidecar& s) {
+  nlohmann::json j = nlohmann::json::object();
+  j["format"] = kSidecarFormat;
+  j["blob_sha256"] = s.blob_sha256;
+  if (s.attention) {
+    const ModelAttention& a = *s.attention;
+    j["attention"] = {{"backend", a.backend == Backend::Dense ? "dense" : "sparse"},
+                      {"window", a.window},
+                      {"block_size", a.block_size},
+                      {"global_tokens", a.global_tokens},
+                      {"causal", a.causal}};
+  }
+  if (s.pool) j["pool"] = *s.pool == Pool::last ? "last" : "mean";
+  if (s.window) j["window"] = *s.window;
+  if (s.stride) j["stride"] = *s.stride;
+  if (!s.classes.empty()) j["classes"] = s.classes;
+  if (s.features) {
+    j["features"] = {{"name", s.features->name}, {"version", s.features->version}, {"constants", s.features->constants}};
+  }
+  if (s.gate) {
+    j["gate"] = {{"input_dim", s.gate->input_dim},
+                 {"hidden_dim", s.gate->hidden_dim},
+                 {"top_k", s.gate->top_k},
+                 {"mode", s.gate->mode},
+                 {"weights", s.gate->weights}};
+  }
+  if (!s.training.is_null()) j["training"] = s.training;
+  return j;
+}
+
+/// Validates and decodes a sidecar object. `where` prefixes messages (e.g.
+/// the file name). Throws `Errc::invalid_sidecar` naming the first bad key.
+inline Sidecar sidecar_from_json(const nlohmann::json& j, const std::string& where = "") {
+  using detail::bad_key;
+  using detail::get_size;
+  using detail::get_string;
+  using detail::shown;
+  if (!j.is_object()) aether::detail::fail(Errc::invalid_sidecar, where + "expected a JSON object, found " + shown(j));
+  if (!j.contains("format")) bad_key(where, "format", "missing (required)");
+  const std::string format = get_string(j["format"], where, "format");
+  if (format != kSidecarFormat) {
+    bad_key(where, "format", "expected \"" + std::string(kSidecarFormat) + "\", found \"" + format + "\"");
+  }
+  if (!j.contains("blob_sha256")) bad_key(where, "blob_sha256", "missing (required)");
+  Sidecar s;
+  s.blob_sha256 = detail::lower(get_string(j["blob_sha256"], where, "blob_sha256"));
+  if (!detail::is_hex64(s.blob_sha256)) bad_key(where, "blob_sha256", "expected 64 hex digits, found " + shown(j["blob_sha256"]));
+  if (j.contains("attention")) s.attention = detail::attention_from_json(j["attention"], where);
+  if (j.contains("pool")) {
+    const std::string p = get_string(j["pool"], where, "pool");
+    if (p == "mean") {
+      s.pool = Pool::mean;
+    } else if (p == "last") {
+      s.pool = Pool::last;
+    } else {
+      bad_key(where, "pool", "expected \"mean\" or \"last\", found \"" + p + "\"");
+    }
+  }
+  if (j.contains("window")) {
+    s.window = get_size(j["window"], where, "window");
+    if (*s.window == 0) bad_key(where, "window", "must be at least 1");
+  }
+  if (j.contains("stride")) {
+    s.stride = get_size(j["stride"], where, "stride");
+    if (*s.stride == 0) bad_key(where, "stride", "must be at least 1");
+  }
+  if (j.contains("classes")) {
+    const auto& c = j["classes"];
+    if (!c.is_array()) bad_key(where, "classes", "expected an array of names, found " + shown(c));
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const std::string key = "classes[" + std::to_string(i) + "]";
+      std::string name = get_string(c[i], where, key);
+      if (name.empty()) bad_key(where, key, "empty class name");
+      if (!seen.insert(name).second) bad_key(where, key, "duplicate class name \"" + name + "\"");
+      s.classes.push_back(std::move(name));
+    }
+  }
+  if (j.contains("features")) {
+    const auto& f = j["features"];
+    if (!f.is_object()) bad_key(where, "features", "expected an object, found " + shown(f));
+    FeatureSpec fs;
+    if (!f.contains("name")) bad_key(where, "features.name", "missing");
+    fs.name = get_string(f["name"], where, "features.name");
+    if (f.contains("version")) {
+      const std::size_t v = get_size(f["version"], where, "features.version");
+      if (v > std::numeric_limits<std::uint32_t>::max()) bad_key(where, "features.version", "too large");
+      fs.version = static_cast<std::uint32_t>(v);
+    }
+    if (f.contains("constants")) {
+      if (!f["constants"].is_object()) bad_key(where, "features.constants", "expected an object, found " + shown(f["constants"]));
+      fs.constants = f["constants"];
+    }
+    s.features = std::move(fs);
+  }
+  if (j.contains("gate")) {
+    const auto& g = j["gate"];
+    if (!g.is_object()) bad_key(where, "gate", "expected an object, found " + shown(g));
+    GateSpec gs;
+    for (const char* k : {"input_dim", "hidden_dim", "top_k"}) {
+      if (!g.contains(k)) bad_key(where, std::string("gate.") + k, "missing");
+    }
+    gs.input_dim = get_size(g["input_dim"], where, "gate.input_dim");
+    gs.hidden_dim = get_size(g["hidden_dim"], where, "gate.hidden_dim");
+    gs.top_k = get_size(g["top_k"], where, "gate.top_k");
+    if (g.contains("mode")) {
+      gs.mode = get_string(g["mode"], where, "gate.mode");
+      if (gs.mode != "prune" && gs.mode != "salient") {
+        bad_key(where, "gate.mode", "expected \"prune\" or \"salient\", found \"" + gs.mode + "\"");
+      }
+    }
+    if (g.contains("weights")) gs.weights = get_string(g["weights"], where, "gate.weights");
+    s.gate = std::move(gs);
+  }
+  if (j.contains("training")) s.training = j["training"];
+  return s;
+}
+
+/// Parses sidecar text (no blob check). Not JSON -> `Errc::invalid_sidecar`.
+inline Sidecar parse_sidecar(const std::string& text, const std::string& where = "") {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    aether::detail::fail(Errc::invalid_sidecar, where + "not JSON: " + e.what());
+  }
+  return sidecar_from_json(j, where);
+}
+
+namespace detail {
+/// Whole file as bytes; io_error naming the path.
+inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) aether::detail::fail(Errc::io_error, path.string() + ": cannot open for reading");
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) aether::detail::fail(Errc::io_error, path.string() + ": read failed");
+  return bytes;
+}
+
+inline void check_blob_sha(const Sidecar& s, const std::string& blob_sha, const std::filesystem::path& blob_path) {
+  if (s.blob_sha256 != blob_sha) {
+    aether::detail::fail(Errc::blob_mismatch, sidecar_path(blob_path).string() + ": blob_sha256 " + s.blob_sha256 +
+                                                  " does not match " + blob_path.string() + " (sha256 " + blob_sha +
+                                                  ")");
+  }
+}
+}  // namespace detail
+
+/// Writes `s` as `sidecar_path(blob_path)`, atomically, with `blob_sha256`
+/// set to the sha256 of the blob file as it is on disk now (the blob must be
+/// written first). Returns the sidecar as written.
+inline Sidecar write_sidecar(const std::filesystem::path& blob_path, Sidecar s) {
+  s.blob_sha256 = sha256_file_hex(blob_path);
+  const std::string text = to_json(s).dump(2) + "\n";
+  rvne::detail::write_bytes_atomic(sidecar_path(blob_path), reinterpret_cast<const std::uint8_t*>(text.data()),
+                                   text.size());
+  return s;
+}
+
+/// Reads `sidecar_path(blob_path)` and checks it against the blob file.
+/// Throws io_error (missing/unreadable), invalid_sidecar, blob_mismatch.
+inline Sidecar read_sidecar(const std::filesystem::path& blob_path) {
+  const std::filesystem::path sp = sidecar_path(blob_path);
+  const std::vector<std::uint8_t> text = detail::read_bytes(sp);
+  Sidecar s = parse_sidecar(std::string(text.begin(), text.end()), sp.string() + ": ");
+  detail::check_blob_sha(s, sha256_file_hex(blob_path), blob_path);
+  return s;
+}
+
+/// A blob and what it was trained with.
+struct Model {
+  rvne::Blob blob;
+  Sidecar sidecar;
+  bool has_sidecar = false;  ///< false: no `.rvne.json` beside the blob (AETHER defaults)
+};
+
+/// Reads a blob (validated as `rvne::parse` does) and its sidecar when one
+/// exists, checking the sidecar against the very bytes parsed. A sidecar
+/// whose class names do not match the blob's class count is invalid_sidecar.
+inline Model load_model(const std::filesystem::path& blob_path) {
+  const std::vector<std::uint8_t> bytes = detail::read_bytes(blob_path);
+  Model m;
+  const rvne::ParseResult parsed = rvne::try_parse(bytes.data(), bytes.size());
+  if (!parsed) aether::detail::fail(parsed.code, blob_path.string() + ": " + parsed.message);
+  m.blob = parsed.view.to_blob();
+  const std::filesystem::path sp = sidecar_path(blob_path);
+  std::error_code ec;
+  if (!std::filesystem::exists(sp, ec)) return m;
+  const std::vector<std::uint8_t> text = detail::read_bytes(sp);
+  m.sidecar = parse_sidecar(std::string(text.begin(), text.end()), sp.string() + ": ");
+  detail::check_blob_sha(m.sidecar, sha256_hex(bytes.data(), bytes.size()), blob_path);
+  if (!m.sidecar.classes.empty() && m.sidecar.classes.size() != m.blob.header.classes) {
+    detail::bad_key(sp.string() + ": ", "classes",
+                    std::to_string(m.sidecar.classes.size()) + " names for a blob of " +
+                        std::to_string(m.blob.header.classes) + " classes");
+  }
+  m.has_sidecar = true;
+  return m;
+}
+
+/// Writes the blob (atomically) and then its sidecar. Returns the sidecar as
+/// written (with blob_sha256).
+inline Sidecar save_model(const std::filesystem::path& blob_path, const rvne::Blob& blob, const Sidecar& s) {
+  rvne::write_file(blob_path, blob);
+  return write_sidecar(blob_path, s);
+}
+
+}  // namespace aether::io
