@@ -157,6 +157,40 @@ TEST(SparseAttention, SingleTokenReturnsItsValueRow) {
   }
 }
 
+// --- several head passes without a landmark buffer -----------------------------
+
+TEST(SparseAttention, SeveralHeadPassesWithoutLandmarksMatchFloat64) {
+  // Heads run in passes of up to 4 rows; a pass after the first reads kv
+  // heads at a non-zero offset from kv head 0. With no landmark buffer
+  // (causal with n < block_size, or landmarks off) that offset once went to a
+  // null landmark pointer (UB reported by clang's UBSan, issue 13). Shapes:
+  // q/kv heads 3/3, 8/8, 8/2 (several passes), 4/4 and 4/1 (one pass) for
+  // contrast; d 16 (fixed-size path) and 7 (run-time path).
+  struct Heads {
+    std::size_t q, kv;
+  };
+  for (const Heads h : {Heads{3, 3}, Heads{8, 8}, Heads{8, 2}, Heads{4, 4}, Heads{4, 1}})
+    for (std::size_t d : {16u, 7u}) {
+      // n < block_size, causal: the issue's reproducer when h is 8/2, d 16.
+      const auto small = make_inputs(6, h.q, h.kv, d, static_cast<std::uint32_t>(h.q * 10 + h.kv + d));
+      const auto causal = make_cfg(16, 8, {}, true);
+      const auto got = SparseAttention<float>(causal).forward(small.q, small.k, small.v);
+      const auto ref = aether_ref::reference_sparse<float>(causal, small.q, small.k, small.v);
+      EXPECT_LE(max_diff(got, ref).max, 1e-5) << "q" << h.q << "/kv" << h.kv << " d=" << d << " " << describe(causal);
+      // The window covers all 6 tokens: also causal dense.
+      EXPECT_LE(max_diff(got, aether::dense_attention(small.q, small.k, small.v, true)).max, 1e-5);
+      // Landmarks off, any n, both directions.
+      const auto in = make_inputs(70, h.q, h.kv, d, static_cast<std::uint32_t>(h.q * 20 + h.kv + d));
+      for (bool c : {true, false}) {
+        const auto off = make_cfg(8, 8, {0}, c, true, /*landmarks=*/false);
+        const auto diff = max_diff(SparseAttention<float>(off).forward(in.q, in.k, in.v),
+                                   aether_ref::reference_sparse<float>(off, in.q, in.k, in.v));
+        EXPECT_LE(diff.max, 1e-5) << "q" << h.q << "/kv" << h.kv << " d=" << d << " " << describe(off) << ": "
+                                  << diff.str();
+      }
+    }
+}
+
 // --- GQA ------------------------------------------------------------------
 
 TEST(SparseAttention, GqaEqualsMhaWithRepeatedKv) {

@@ -80,6 +80,13 @@ std::vector<StreamCase> stream_cases() {
       {"generic_dim_24", 130, 4, 2, 24, cfg_of(6, 5, {0})},
       {"dim_64", 100, 2, 1, 64, cfg_of(10, 16, {0})},
       {"dim_128", 70, 2, 2, 128, cfg_of(10, 16, {0})},
+      // Several head passes (q/kv 3/3, 8/8, 8/2) with no landmark buffer: a
+      // cache shorter than block_size, or landmarks off (issue 13).
+      {"q3kv3_shorter_than_block", 6, 3, 3, 16, cfg_of(16, 8, {})},
+      {"q8kv8_shorter_than_block", 6, 8, 8, 16, cfg_of(16, 8, {})},
+      {"q8kv2_shorter_than_block", 6, 8, 2, 16, cfg_of(16, 8, {})},
+      {"q8kv8_no_landmarks", 80, 8, 8, 16, cfg_of(8, 8, {0}, true, false)},
+      {"q8kv2_no_landmarks_dim_7", 80, 8, 2, 7, cfg_of(8, 8, {0}, true, false)},
       // A non-causal config: decode uses its causal version (the stream cannot see the future).
       {"noncausal_config", 120, 4, 1, 16, cfg_of(8, 8, {0, 3}, true, true, false)},
   };

@@ -34,6 +34,19 @@ struct RowSource {
   std::size_t stride = 0;
   const S* kt = nullptr;
   std::size_t kt_stride = 0;
+
+  /// The rows of the kv head `offset` elements further on (`offset` counts
+  /// row elements; the transposed keys move by `offset` of their rows). An
+  /// absent buffer (null: no landmarks yet, no transposed keys) stays null:
+  /// offsetting a null pointer is undefined behaviour, even unread.
+  /// Cost: a few compares per call, none per candidate.
+  RowSource shifted(std::size_t offset) const noexcept {
+    RowSource r = *this;
+    if (r.k != nullptr) r.k += offset;
+    if (r.v != nullptr) r.v += offset;
+    if (r.kt != nullptr) r.kt += offset * kt_stride;
+    return r;
+  }
 };
 
 /// Window positions scored together from the transposed keys (one score
@@ -149,12 +162,10 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
   }
   // Sources start at row 0's kv head; kv(r) is row r's offset from it. When
   // every row shares one kv head (a GQA group) kv(r) is a compile-time 0, so
-  // each key/value row is loaded once for all rows.
-  tok.k += kv_offsets[0];
-  tok.v += kv_offsets[0];
-  lm.k += kv_offsets[0];
-  lm.v += kv_offsets[0];
-  if (tok.kt != nullptr) tok.kt += kv_offsets[0] * tok.kt_stride;
+  // each key/value row is loaded once for all rows. Without landmarks (or
+  // transposed keys) those sources are null and stay null.
+  tok = tok.shifted(kv_offsets[0]);
+  lm = lm.shifted(kv_offsets[0]);
   auto kv = [&](int r) -> std::size_t { return kSharedKv ? 0 : kv_offsets[r] - kv_offsets[0]; };
 
   // 1. Raw scores q . k for every candidate (tokens, then landmarks), and
