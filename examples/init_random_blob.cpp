@@ -1,39 +1,24 @@
 /// init_random_blob: writes a seeded, randomly initialised `.rvne` blob with
 /// the AETHER default model shape, reads it back, and prints a summary.
 ///
-///   init_random_blob [PATH] [--seed HEX] [--dtype f32|f16] [--help]
+///   init_random_blob [PATH] [--seed HEX] [--dtype f32|f16] [--help] [--version]
 ///
 /// With the defaults (model_init.rvne, seed 0xC5110007DEADBEEF, f32) the file
 /// is byte-identical to the reference generator's: 41,244 bytes, SHA-256
 /// 7c6c074ef3b6b23b4d9ae2327deaade81329f003c3a52b59581492c08252d49d.
-/// Exit status: 0 written and verified, 1 failure, 2 usage error.
+/// Exit status (tools/cli.hpp): 0 written and verified, 1 the blob failed
+/// its checks, 2 usage or I/O error.
+
+#include "tools/cli.hpp"
 
 #include <aether/rvne.hpp>
 
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <string>
 
 namespace {
-
-constexpr const char* kUsage =
-    "usage: init_random_blob [PATH] [--seed HEX] [--dtype f32|f16] [--help]\n"
-    "\n"
-    "Writes a .rvne weight blob with the AETHER default shape (input_dim 16,\n"
-    "q_heads 4, kv_heads 1, head_dim 32, layers 2, classes 4), every weight drawn\n"
-    "from xorshift64* in [-0.1, 0.1], then re-reads and verifies it.\n"
-    "\n"
-    "  PATH           output file (default model_init.rvne); replaced atomically\n"
-    "  --seed HEX     64-bit seed, with or without 0x (default 0xC5110007DEADBEEF)\n"
-    "  --dtype TYPE   f32 (default) or f16 (each draw rounded to nearest even)\n"
-    "  --help         this text\n";
-
-int usage_error(const std::string& why) {
-  std::fprintf(stderr, "init_random_blob: %s\n%s", why.c_str(), kUsage);
-  return 2;
-}
 
 // Parses 1-16 hex digits, optional 0x/0X prefix. False on anything else.
 bool parse_hex_u64(const std::string& text, std::uint64_t& out) {
@@ -64,37 +49,25 @@ bool parse_hex_u64(const std::string& text, std::uint64_t& out) {
 int main(int argc, char** argv) {
   namespace rvne = aether::rvne;
   std::string path = "model_init.rvne";
-  bool have_path = false;
   std::uint64_t seed = rvne::kDefaultSeed;
   rvne::Dtype dtype = rvne::Dtype::f32;
+  std::string seed_text, dtype_text = "f32";  // checked below / by CLI11
 
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (arg == "--seed" || arg == "--dtype") {
-      if (i + 1 >= argc) return usage_error(arg + " needs a value");
-      const std::string value = argv[++i];
-      if (arg == "--seed") {
-        if (!parse_hex_u64(value, seed)) return usage_error("--seed '" + value + "' is not a 64-bit hex number");
-      } else if (value == "f32") {
-        dtype = rvne::Dtype::f32;
-      } else if (value == "f16") {
-        dtype = rvne::Dtype::f16;
-      } else {
-        return usage_error("--dtype '" + value + "' (expected f32 or f16)");
-      }
-    } else if (!arg.empty() && arg[0] == '-') {
-      return usage_error("unknown option '" + arg + "'");
-    } else if (have_path) {
-      return usage_error("more than one PATH ('" + path + "', '" + arg + "')");
-    } else {
-      path = arg;
-      have_path = true;
-    }
+  auto app = aether_cli::make_app(
+      "init_random_blob",
+      "Writes a .rvne weight blob with the AETHER default shape (input_dim 16,\n"
+      "q_heads 4, kv_heads 1, head_dim 32, layers 2, classes 4), every weight drawn\n"
+      "from xorshift64* in [-0.1, 0.1], then re-reads and verifies it.");
+  app->add_option("PATH", path, "output file (default model_init.rvne); replaced atomically");
+  app->add_option("--seed", seed_text, "64-bit seed in hex, with or without 0x (default 0xC5110007DEADBEEF)");
+  app->add_option("--dtype", dtype_text, "f32 (default) or f16 (each draw rounded to nearest even)")
+      ->check(CLI::IsMember({"f32", "f16"}));
+  app->footer("Exit status: 0 written and verified, 1 the blob failed its checks, 2 usage or I/O error.");
+  if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
+  if (!seed_text.empty() && !parse_hex_u64(seed_text, seed)) {
+    return aether_cli::usage_error(*app, "--seed '" + seed_text + "' is not a 64-bit hex number");
   }
+  if (dtype_text == "f16") dtype = rvne::Dtype::f16;
 
   try {
     const rvne::Header header = rvne::Header::aether_default(dtype);
@@ -103,7 +76,7 @@ int main(int argc, char** argv) {
     const rvne::Blob back = rvne::read_file(path);
     if (back != blob) {
       std::fprintf(stderr, "init_random_blob: %s: re-read blob differs from what was written\n", path.c_str());
-      return 1;
+      return aether_cli::kExitInvalid;
     }
     rvne::check_layout(back.header, back.weights.size());
 
@@ -124,7 +97,7 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const aether::Error& e) {
     std::fprintf(stderr, "init_random_blob: %s\n", e.what());
-    return 1;
+    return aether_cli::exit_code_of(e);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "init_random_blob: %s\n", e.what());
     return 1;

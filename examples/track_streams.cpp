@@ -1,6 +1,6 @@
 // track_streams: runs a .rvne model over several simulated tracks at once.
 //
-//   track_streams [BLOB] [--tracks N] [--frames T] [--capacity C]
+//   track_streams [BLOB] [--tracks N] [--frames T] [--capacity C] [--help] [--version]
 //
 // BLOB defaults to the seeded AETHER default model (what init_random_blob
 // writes), built in memory. Each track gets a stream in a StreamPool; every
@@ -10,7 +10,10 @@
 // and checks the first track's streamed logits against a prefill of its
 // frames (bit-identical for the causal sparse default).
 //
-// Exit status: 0 ok, 1 the stream/prefill check failed, 2 usage or blob error.
+// Exit status (tools/cli.hpp): 0 ok, 1 the blob or model is invalid or the
+// stream/prefill check failed, 2 usage or I/O error.
+
+#include "tools/cli.hpp"
 
 #include <aether/rvne.hpp>
 #include <aether/stream_pool.hpp>
@@ -19,7 +22,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -31,36 +33,18 @@ struct Options {
   std::size_t tracks = 8, frames = 256, capacity = 0;  // capacity 0: frames
 };
 
-bool parse_count(const char* s, std::size_t& out) {
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(s, &end, 10);
-  if (end == s || *end != '\0' || v == 0 || v > 1000000) return false;
-  out = static_cast<std::size_t>(v);
-  return true;
-}
-
-int usage(const char* why) {
-  std::fprintf(stderr, "track_streams: %s\nusage: track_streams [BLOB] [--tracks N] [--frames T] [--capacity C]\n", why);
-  return 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    std::size_t* target = a == "--tracks" ? &o.tracks : a == "--frames" ? &o.frames : a == "--capacity" ? &o.capacity : nullptr;
-    if (target != nullptr) {
-      if (i + 1 >= argc || !parse_count(argv[++i], *target)) return usage(("bad value for " + a).c_str());
-    } else if (!a.empty() && a[0] == '-') {
-      return usage(("unknown option " + a).c_str());
-    } else if (o.blob.empty()) {
-      o.blob = a;
-    } else {
-      return usage("more than one BLOB");
-    }
-  }
+  auto app = aether_cli::make_app("track_streams", "Runs a .rvne model over several simulated tracks at once (a StreamPool).");
+  app->add_option("BLOB", o.blob, "the model (default: the seeded AETHER default model, built in memory)");
+  const auto count = CLI::Range(std::size_t{1}, std::size_t{1000000});
+  app->add_option("--tracks", o.tracks, "tracks, one stream each (default 8)")->check(count);
+  app->add_option("--frames", o.frames, "frames pushed per track (default 256)")->check(count);
+  app->add_option("--capacity", o.capacity, "frames each stream holds (default: --frames)")->check(count);
+  app->footer("Exit status: 0 ok, 1 invalid blob or model or a failed stream/prefill check, 2 usage or I/O error.");
+  if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
   if (o.capacity == 0) o.capacity = o.frames;
 
   try {
@@ -116,6 +100,6 @@ int main(int argc, char** argv) {
     return same ? 0 : 1;
   } catch (const aether::Error& e) {
     std::fprintf(stderr, "track_streams: %s\n", e.what());
-    return 2;
+    return aether_cli::exit_code_of(e);
   }
 }

@@ -1,7 +1,8 @@
-# End-to-end test of the `rvne` and `init_random_blob` programs, run by CTest:
+# End-to-end test of the `rvne` (tools/) and `init_random_blob` (examples/) programs, run by CTest:
 #   cmake -DRVNE=<rvne> -DINIT=<init_random_blob> -DWORK_DIR=<scratch dir> -P rvne_tool_test.cmake
 # Checks the reference bytes of the default blob and the exit-status contract
-# (0 valid/success, 1 invalid blob, 2 usage or I/O error). Fails on the first
+# (0 valid/success, 1 invalid blob, 2 usage or I/O error; tools/cli.hpp), and
+# that usage errors name the bad flag or argument. Fails on the first
 # unexpected result, printing the command and its output.
 
 foreach(var RVNE INIT WORK_DIR)
@@ -41,24 +42,27 @@ if(NOT sha_again STREQUAL sha)
   message(FATAL_ERROR "explicit default seed changed the bytes")
 endif()
 expect(0 "20636 bytes" "${INIT}" "${model16}" --dtype f16)
-expect(0 "usage" "${INIT}" --help)
-expect(2 "" "${INIT}" --dtype f64)
-expect(2 "" "${INIT}" --seed xyz)
-expect(2 "" "${INIT}" --bogus)
+expect(0 "usage: init_random_blob" "${INIT}" --help)
+expect(0 "^init_random_blob [0-9]+\\.[0-9]+\\.[0-9]+\n$" "${INIT}" --version)
+expect(2 "--dtype: f64 not in" "${INIT}" --dtype f64)
+expect(2 "--seed 'xyz'" "${INIT}" --seed xyz)
+expect(2 "not expected: --bogus" "${INIT}" --bogus)
+expect(2 "not expected: two" "${INIT}" one two)
 file(GLOB leftovers "${WORK_DIR}/*.tmp-*")
 if(leftovers)
   message(FATAL_ERROR "temporary files left behind: ${leftovers}")
 endif()
 
 # --- usage: exit 2 ---
-expect(2 "usage" "${RVNE}")
-expect(2 "unknown command" "${RVNE}" frobnicate)
-expect(2 "" "${RVNE}" verify)
-expect(2 "" "${RVNE}" verify "${model}" --bogus)
-expect(2 "" "${RVNE}" verify "${model}" "${model}")
+expect(2 "missing command" "${RVNE}")
+expect(2 "not expected: frobnicate" "${RVNE}" frobnicate)
+expect(2 "FILE is required" "${RVNE}" verify)
+expect(2 "not expected: --bogus" "${RVNE}" verify "${model}" --bogus)
+expect(2 "not expected: " "${RVNE}" verify "${model}" "${model}")
 expect(2 "io_error" "${RVNE}" verify "${WORK_DIR}/does-not-exist.rvne")
-expect(2 "" "${RVNE}" convert "${model}" "${WORK_DIR}/x.rvne")
-expect(2 "" "${RVNE}" convert "${model}" "${WORK_DIR}/x.rvne" --dtype f64)
+expect(2 "--dtype is required" "${RVNE}" convert "${model}" "${WORK_DIR}/x.rvne")
+expect(2 "--dtype: f64 not in" "${RVNE}" convert "${model}" "${WORK_DIR}/x.rvne" --dtype f64)
+expect(0 "^rvne [0-9]+\\.[0-9]+\\.[0-9]+\n$" "${RVNE}" --version)
 foreach(cmd "" info verify convert stats)
   if(cmd STREQUAL "")
     expect(0 "usage: rvne" "${RVNE}" --help)

@@ -45,7 +45,7 @@ if(MODE STREQUAL "install")
   file(REMOVE_RECURSE "${WORK_DIR}/aether-build" "${prefix}")
   run("configure aether (library only)" ${CMAKE_COMMAND} -S "${AETHER_SOURCE_DIR}" -B "${WORK_DIR}/aether-build"
       ${common_args} "-DCMAKE_INSTALL_PREFIX=${prefix}" -DAETHER_BUILD_TESTS=OFF -DAETHER_BUILD_BENCHMARKS=OFF
-      -DAETHER_BUILD_EXAMPLES=OFF -DAETHER_INSTALL=ON "-DAETHER_USE_OPENMP=${USE_OPENMP}")
+      -DAETHER_BUILD_EXAMPLES=OFF -DAETHER_BUILD_TOOLS=OFF -DAETHER_INSTALL=ON "-DAETHER_USE_OPENMP=${USE_OPENMP}")
   run("install" ${CMAKE_COMMAND} --install "${WORK_DIR}/aether-build")
   require_file("${prefix}/include/aether/aether.hpp")
   file(GLOB src_detail RELATIVE "${AETHER_SOURCE_DIR}/include" "${AETHER_SOURCE_DIR}/include/aether/detail/*.hpp")

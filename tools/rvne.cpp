@@ -5,8 +5,10 @@
 ///   rvne convert IN OUT --dtype f16|f32 [--force]
 ///   rvne stats FILE              per-matrix min/max/mean/std, NaN/Inf counts
 ///
-/// Exit status everywhere: 0 success / valid blob, 1 invalid blob (or a
-/// failed check), 2 usage error or I/O error.
+/// Exit status everywhere (tools/cli.hpp): 0 success / valid blob, 1 invalid
+/// blob (or a failed check), 2 usage error or I/O error.
+
+#include "tools/cli.hpp"
 
 #include <aether/rvne.hpp>
 
@@ -23,101 +25,9 @@ namespace {
 
 namespace rvne = aether::rvne;
 
-constexpr int kExitOk = 0;
-constexpr int kExitInvalid = 1;
-constexpr int kExitUsage = 2;
-
-constexpr const char* kTopUsage =
-    "usage: rvne <command> [args] [--help]\n"
-    "\n"
-    "Commands:\n"
-    "  info FILE [--json]                       header, sizes, CRC, layout and matrix shapes\n"
-    "  verify FILE [--model]                    validate a blob (exit 0 valid, 1 invalid)\n"
-    "  convert IN OUT --dtype f16|f32 [--force] re-encode the weights\n"
-    "  stats FILE                               per-matrix min/max/mean/std and NaN/Inf counts\n"
-    "\n"
-    "Exit status: 0 success, 1 invalid blob, 2 usage or I/O error.\n"
-    "'rvne <command> --help' describes one command.\n";
-
-constexpr const char* kInfoUsage =
-    "usage: rvne info FILE [--json]\n"
-    "\n"
-    "Validates FILE and prints its header (dtype, shape), sizes, stored CRC-32,\n"
-    "whether weights_len matches the model layout of the header, and the shape\n"
-    "and element offset of every matrix (Wq, Wk, Wv, Wo per layer, then Wc).\n"
-    "  --json   one JSON object on stdout (also for an invalid blob: \"valid\": false)\n"
-    "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.\n";
-
-constexpr const char* kVerifyUsage =
-    "usage: rvne verify FILE [--model]\n"
-    "\n"
-    "Checks every container rule (size, magic, version, flags, length, CRC,\n"
-    "header fields). Prints 'FILE: ok' and exits 0 for a valid blob; prints the\n"
-    "reason on stderr and exits 1 for an invalid one.\n"
-    "  --model  also require weights_len to equal the model layout size\n"
-    "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.\n";
-
-constexpr const char* kConvertUsage =
-    "usage: rvne convert IN OUT --dtype f16|f32 [--force]\n"
-    "\n"
-    "Reads the blob IN and writes OUT with every weight re-encoded as DTYPE\n"
-    "(f32 -> f16 rounds to nearest even; f16 -> f32 is exact). OUT is written\n"
-    "atomically (temporary + rename).\n"
-    "  --dtype  target element type, required\n"
-    "  --force  replace OUT if it exists (refused otherwise)\n"
-    "Exit status: 0 written, 1 IN is invalid, 2 usage or I/O error.\n";
-
-constexpr const char* kStatsUsage =
-    "usage: rvne stats FILE\n"
-    "\n"
-    "Per-matrix statistics of the weights: min, max, mean and standard deviation\n"
-    "of the finite values, and the number of NaN and infinite values. If\n"
-    "weights_len does not match the model layout, one row covers all weights.\n"
-    "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.\n";
-
-int usage_error(const char* usage, const std::string& why) {
-  std::fprintf(stderr, "rvne: %s\n\n%s", why.c_str(), usage);
-  return kExitUsage;
-}
-
-/// Positional arguments and flags of one command.
-struct Args {
-  std::vector<std::string> positional;
-  bool help = false;
-  bool json = false;
-  bool model = false;
-  bool force = false;
-  std::string dtype;
-  std::string error;  // non-empty: usage error
-};
-
-Args parse_args(int argc, char** argv, int first, bool allow_json, bool allow_model, bool allow_convert) {
-  Args a;
-  for (int i = first; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      a.help = true;
-    } else if (allow_json && arg == "--json") {
-      a.json = true;
-    } else if (allow_model && arg == "--model") {
-      a.model = true;
-    } else if (allow_convert && arg == "--force") {
-      a.force = true;
-    } else if (allow_convert && arg == "--dtype") {
-      if (i + 1 >= argc) {
-        a.error = "--dtype needs a value (f16 or f32)";
-        return a;
-      }
-      a.dtype = argv[++i];
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      a.error = "unknown option '" + arg + "'";
-      return a;
-    } else {
-      a.positional.push_back(arg);
-    }
-  }
-  return a;
-}
+using aether_cli::kExitInvalid;
+using aether_cli::kExitOk;
+using aether_cli::kExitUsage;
 
 /// Loads `path`; on failure prints the reason and returns the exit status.
 int load(const std::string& path, rvne::Blob& out) {
@@ -126,7 +36,7 @@ int load(const std::string& path, rvne::Blob& out) {
     return kExitOk;
   } catch (const aether::Error& e) {
     std::fprintf(stderr, "rvne: %s\n", e.what());
-    return e.code() == aether::Errc::io_error ? kExitUsage : kExitInvalid;
+    return aether_cli::exit_code_of(e);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rvne: %s: %s\n", path.c_str(), e.what());
     return kExitUsage;
@@ -167,16 +77,14 @@ std::uint32_t stored_crc(const rvne::Blob& b) {
          (static_cast<std::uint32_t>(bytes[at + 2]) << 16) | (static_cast<std::uint32_t>(bytes[at + 3]) << 24);
 }
 
-int cmd_info(int argc, char** argv) {
-  const Args a = parse_args(argc, argv, 2, /*allow_json=*/true, /*allow_model=*/false, /*allow_convert=*/false);
-  if (a.help) {
-    std::fputs(kInfoUsage, stdout);
-    return kExitOk;
-  }
-  if (!a.error.empty()) return usage_error(kInfoUsage, a.error);
-  if (a.positional.size() != 1) return usage_error(kInfoUsage, "info takes exactly one FILE");
-  const std::string& path = a.positional[0];
+/// What the command line asked for (filled by CLI11 in main).
+struct Args {
+  std::string file, in, out, dtype;
+  bool json = false, model = false, force = false;
+};
 
+int cmd_info(const Args& a) {
+  const std::string& path = a.file;
   rvne::Blob b;
   if (a.json) {
     try {
@@ -184,7 +92,7 @@ int cmd_info(int argc, char** argv) {
     } catch (const aether::Error& e) {
       std::printf("{\"file\": %s, \"valid\": false, \"error\": %s, \"message\": %s}\n", json_string(path).c_str(),
                   json_string(aether::errc_name(e.code())).c_str(), json_string(e.what()).c_str());
-      return e.code() == aether::Errc::io_error ? kExitUsage : kExitInvalid;
+      return aether_cli::exit_code_of(e);
     }
   } else if (const int rc = load(path, b); rc != kExitOk) {
     return rc;
@@ -253,15 +161,8 @@ int cmd_info(int argc, char** argv) {
   return kExitOk;
 }
 
-int cmd_verify(int argc, char** argv) {
-  const Args a = parse_args(argc, argv, 2, /*allow_json=*/false, /*allow_model=*/true, /*allow_convert=*/false);
-  if (a.help) {
-    std::fputs(kVerifyUsage, stdout);
-    return kExitOk;
-  }
-  if (!a.error.empty()) return usage_error(kVerifyUsage, a.error);
-  if (a.positional.size() != 1) return usage_error(kVerifyUsage, "verify takes exactly one FILE");
-  const std::string& path = a.positional[0];
+int cmd_verify(const Args& a) {
+  const std::string& path = a.file;
   rvne::Blob b;
   if (const int rc = load(path, b); rc != kExitOk) return rc;
   if (a.model) {
@@ -278,26 +179,10 @@ int cmd_verify(int argc, char** argv) {
   return kExitOk;
 }
 
-int cmd_convert(int argc, char** argv) {
-  const Args a = parse_args(argc, argv, 2, /*allow_json=*/false, /*allow_model=*/false, /*allow_convert=*/true);
-  if (a.help) {
-    std::fputs(kConvertUsage, stdout);
-    return kExitOk;
-  }
-  if (!a.error.empty()) return usage_error(kConvertUsage, a.error);
-  if (a.positional.size() != 2) return usage_error(kConvertUsage, "convert takes IN and OUT");
-  rvne::Dtype dtype;
-  if (a.dtype == "f16") {
-    dtype = rvne::Dtype::f16;
-  } else if (a.dtype == "f32") {
-    dtype = rvne::Dtype::f32;
-  } else if (a.dtype.empty()) {
-    return usage_error(kConvertUsage, "--dtype f16|f32 is required");
-  } else {
-    return usage_error(kConvertUsage, "--dtype '" + a.dtype + "' (expected f16 or f32)");
-  }
-  const std::string& in = a.positional[0];
-  const std::string& out = a.positional[1];
+int cmd_convert(const Args& a) {
+  const rvne::Dtype dtype = a.dtype == "f16" ? rvne::Dtype::f16 : rvne::Dtype::f32;  // CLI11 checked the name
+  const std::string& in = a.in;
+  const std::string& out = a.out;
   std::error_code ec;
   if (!a.force && std::filesystem::exists(out, ec)) {
     std::fprintf(stderr, "rvne: %s exists; refusing to overwrite it without --force\n", out.c_str());
@@ -367,19 +252,12 @@ void print_stats_row(const char* where, const char* name, const std::string& sha
               s.mean, s.stddev(), static_cast<unsigned long long>(s.nan), static_cast<unsigned long long>(s.inf));
 }
 
-int cmd_stats(int argc, char** argv) {
-  const Args a = parse_args(argc, argv, 2, /*allow_json=*/false, /*allow_model=*/false, /*allow_convert=*/false);
-  if (a.help) {
-    std::fputs(kStatsUsage, stdout);
-    return kExitOk;
-  }
-  if (!a.error.empty()) return usage_error(kStatsUsage, a.error);
-  if (a.positional.size() != 1) return usage_error(kStatsUsage, "stats takes exactly one FILE");
+int cmd_stats(const Args& a) {
   rvne::Blob b;
-  if (const int rc = load(a.positional[0], b); rc != kExitOk) return rc;
+  if (const int rc = load(a.file, b); rc != kExitOk) return rc;
   const rvne::Header& h = b.header;
 
-  std::printf("%s: %s, %s\n", a.positional[0].c_str(), rvne::dtype_name(h.dtype), shape_text(h).c_str());
+  std::printf("%s: %s, %s\n", a.file.c_str(), rvne::dtype_name(h.dtype), shape_text(h).c_str());
   std::printf("%-11s %-3s %-13s %12s %12s %12s %12s %6s %6s\n", "where", "mat", "shape", "min", "max", "mean", "std",
               "nan", "inf");
   Stats all;
@@ -411,20 +289,59 @@ int cmd_stats(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) return usage_error(kTopUsage, "missing command");
-  const std::string cmd = argv[1];
+  auto app = aether_cli::make_app("rvne", "Inspect, verify and convert .rvne weight blobs.");
+  app->require_subcommand(0, 1);  // none: reported below; an unknown one: CLI11 names it
+  app->footer(
+      "Exit status: 0 success, 1 invalid blob, 2 usage or I/O error.\n"
+      "'rvne <command> --help' describes one command.");
+  Args a;
+  auto blob_file = [&](CLI::App* cmd) { cmd->add_option("FILE", a.file, "the .rvne blob")->required(); };
+
+  CLI::App* info = app->add_subcommand("info", "header, sizes, CRC, layout and matrix shapes");
+  blob_file(info);
+  info->add_flag("--json", a.json, "one JSON object on stdout (also for an invalid blob: \"valid\": false)");
+  info->footer(
+      "Validates FILE and prints its header (dtype, shape), sizes, stored CRC-32,\n"
+      "whether weights_len matches the model layout of the header, and the shape\n"
+      "and element offset of every matrix (Wq, Wk, Wv, Wo per layer, then Wc).\n"
+      "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
+
+  CLI::App* verify = app->add_subcommand("verify", "validate a blob (exit 0 valid, 1 invalid)");
+  blob_file(verify);
+  verify->add_flag("--model", a.model, "also require weights_len to equal the model layout size");
+  verify->footer(
+      "Checks every container rule (size, magic, version, flags, length, CRC,\n"
+      "header fields). Prints 'FILE: ok' and exits 0 for a valid blob; prints the\n"
+      "reason on stderr and exits 1 for an invalid one.\n"
+      "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
+
+  CLI::App* convert = app->add_subcommand("convert", "re-encode the weights");
+  convert->add_option("IN", a.in, "the blob to read")->required();
+  convert->add_option("OUT", a.out, "the blob to write (atomically: temporary + rename)")->required();
+  convert->add_option("--dtype", a.dtype, "target element type")->required()->check(CLI::IsMember({"f16", "f32"}));
+  convert->add_flag("--force", a.force, "replace OUT if it exists (refused otherwise)");
+  convert->footer(
+      "Reads the blob IN and writes OUT with every weight re-encoded as DTYPE\n"
+      "(f32 -> f16 rounds to nearest even; f16 -> f32 is exact).\n"
+      "Exit status: 0 written, 1 IN is invalid, 2 usage or I/O error.");
+
+  CLI::App* stats = app->add_subcommand("stats", "per-matrix min/max/mean/std and NaN/Inf counts");
+  blob_file(stats);
+  stats->footer(
+      "Per-matrix statistics of the weights: min, max, mean and standard deviation\n"
+      "of the finite values, and the number of NaN and infinite values. If\n"
+      "weights_len does not match the model layout, one row covers all weights.\n"
+      "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
+
+  if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
+  if (app->get_subcommands().empty()) return aether_cli::usage_error(*app, "missing command (info, verify, convert or stats)");
   try {
-    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-      std::fputs(kTopUsage, stdout);
-      return kExitOk;
-    }
-    if (cmd == "info") return cmd_info(argc, argv);
-    if (cmd == "verify") return cmd_verify(argc, argv);
-    if (cmd == "convert") return cmd_convert(argc, argv);
-    if (cmd == "stats") return cmd_stats(argc, argv);
+    if (*info) return cmd_info(a);
+    if (*verify) return cmd_verify(a);
+    if (*convert) return cmd_convert(a);
+    return cmd_stats(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rvne: %s\n", e.what());
     return kExitUsage;
   }
-  return usage_error(kTopUsage, "unknown command '" + cmd + "'");
 }
