@@ -7,6 +7,8 @@
 #include <aether/detail/row_kernel.hpp>
 #include <aether/detail/shapes.hpp>
 #include <aether/error.hpp>
+#include <aether/fast_grnn_gate.hpp>
+#include <aether/gate_state.hpp>
 #include <aether/kv_cache.hpp>
 #include <aether/sparse_pattern.hpp>
 #include <aether/tensor.hpp>
@@ -65,7 +67,7 @@ class SparseAttention {
                Workspace<T>& ws) const {
     detail::check_qkv("SparseAttention::forward", q, k, v);
     detail::check_out("SparseAttention::forward", q, out);
-    run_prefill(q, k, v, out, ws, nullptr);
+    run_prefill(q, k, v, out, ws, TokenGate{});
   }
 
   /// Gated prefill: log-stride tokens j are kept only where `keep[j] != 0`
@@ -80,8 +82,48 @@ class SparseAttention {
     }
     Workspace<T> ws;
     Tensor3<T> out(detail::Uninitialized{}, q.seq(), q.heads(), q.dim());  // every row is written
-    run_prefill(q, k, v, out, ws, keep.data());
+    run_prefill(q, k, v, out, ws, TokenGate{keep.data()});
     return out;
+  }
+
+  /// Gated prefill with a FastGRNN gate (GATE.md): salience `gate.score_kv(k)`
+  /// (pooled over the real kv heads), mask `keep_top_k(salience, top_k)`
+  /// (top_k >= n keeps all, 0 none), then `mode`: `prune` is the reference's
+  /// `forward_gated(q, k, v, keep)`; `salient` lets the kept tokens replace
+  /// the log-stride tokens (per-query tokens bounded by window + |G| + top_k).
+  /// GQA/MQA shapes equal the gated forward on kv heads repeated per group.
+  /// Throws `Errc::shape_mismatch` (also for gate input_dim != head_dim).
+  Tensor3<T> forward_gated(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v,
+                           const FastGrnnGate<T>& gate, std::size_t top_k, GateMode mode = GateMode::prune) const {
+    Workspace<T> ws;
+    Tensor3<T> out(detail::Uninitialized{}, q.seq(), q.heads(), q.dim());  // every row is written
+    forward_gated(q, k, v, gate, GateOptions{top_k, mode}, out, ws);
+    return out;
+  }
+
+  /// As above into a caller view; allocation-free once `ws` has served a call
+  /// of the same length. Cost O(n (I H + H^2)) for the gate, O(n) average for
+  /// the mask, plus the gated attention. `ws.gate` holds the salience and the
+  /// keep mask of the call afterwards (`ws.gate.salience[0 .. n)`, `keep`).
+  void forward_gated(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v,
+                     const FastGrnnGate<T>& gate, GateOptions opts, Tensor3View<T> out, Workspace<T>& ws) const {
+    detail::check_qkv("SparseAttention::forward_gated", q, k, v);
+    detail::check_out("SparseAttention::forward_gated", q, out);
+    gate.check_keys("SparseAttention::forward_gated", k);
+    const std::size_t n = q.seq();
+    GateScratch<T>& gs = ws.gate;
+    gs.reserve_tokens(n);
+    gate.score_kv(k, gs.salience.data(), gs);
+    FastGrnnGate<T>::keep_top_k(gs.salience.data(), n, opts.top_k, gs.keep.data(), gs.order.data());
+    TokenGate tg{gs.keep.data()};
+    if (opts.mode == GateMode::salient) {
+      gs.kept.clear();
+      for (std::size_t j = 0; j < n; ++j) {
+        if (gs.keep[j] != 0) gs.kept.push_back(static_cast<std::uint32_t>(j));
+      }
+      tg = TokenGate{nullptr, gs.kept.data(), gs.kept.size(), true};
+    }
+    run_prefill(q, k, v, out, ws, tg);
   }
 
   /// Streaming decode of the newest cached token (`i = cache.size() - 1`)
@@ -104,13 +146,34 @@ class SparseAttention {
   template <class S>
   void decode(Tensor3View<const T> q1, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) const {
     check_one_token(q1);
-    decode_rows(q1, cache, out, ws, nullptr);
+    decode_rows(q1, cache, out, ws, nullptr, TokenGate{});
   }
   /// As above, accumulating attention weights into a heavy-hitter cache.
   template <class S>
   void decode(Tensor3View<const T> q1, KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) const {
     check_one_token(q1);
-    decode_rows(q1, cache, out, ws, cache.attention_sink());
+    decode_rows(q1, cache, out, ws, cache.attention_sink(), TokenGate{});
+  }
+
+  /// Gated streaming decode of the newest cached token with the mask of
+  /// `gate` (which must be in step with `cache`: every token appended through
+  /// `gate.append`), in `gate.options().mode`. Without eviction, equals row
+  /// `cache.size() - 1` of the causal `forward_gated` over the cached tokens
+  /// bit for bit. Allocation-free once `ws` has served one step of this cache.
+  /// Cost: `decode`'s, with log-stride tokens gated (prune) or replaced by at
+  /// most top_k kept tokens (salient).
+  template <class S>
+  void decode_gated(Tensor3View<const T> q1, const KvCache<T, S>& cache, const GateState<T>& gate,
+                    Tensor3View<T> out, Workspace<T>& ws) const {
+    check_one_token(q1);
+    decode_rows(q1, cache, out, ws, nullptr, token_gate(cache, gate));
+  }
+  /// As above, accumulating attention weights into a heavy-hitter cache.
+  template <class S>
+  void decode_gated(Tensor3View<const T> q1, KvCache<T, S>& cache, const GateState<T>& gate, Tensor3View<T> out,
+                    Workspace<T>& ws) const {
+    check_one_token(q1);
+    decode_rows(q1, cache, out, ws, cache.attention_sink(), token_gate(cache, gate));
   }
 
   /// Decodes the newest `m = q.seq()` cached tokens at once (after
@@ -120,14 +183,14 @@ class SparseAttention {
   Tensor3<T> decode_batch(Tensor3View<const T> q, const KvCache<T, S>& cache) const {
     Workspace<T> ws;
     Tensor3<T> out(q.seq(), q.heads(), q.dim());
-    decode_rows(q, cache, out, ws, nullptr);
+    decode_rows(q, cache, out, ws, nullptr, TokenGate{});
     return out;
   }
 
   /// `decode_batch` into a caller view with a reusable workspace.
   template <class S>
   void decode_batch(Tensor3View<const T> q, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws) const {
-    decode_rows(q, cache, out, ws, nullptr);
+    decode_rows(q, cache, out, ws, nullptr, TokenGate{});
   }
 
  private:
@@ -137,10 +200,45 @@ class SparseAttention {
   }
   static T scale(std::size_t d) { return T(1) / std::sqrt(static_cast<T>(d)); }
 
-  /// Grows `ws` for any query of a length-`n` sequence; returns the score buffer.
-  static T* reserve(Workspace<T>& ws, const SparsePattern& p, std::size_t n) {
-    ws.candidates.reserve(p, n);
-    return ws.score_buffer(detail::kMaxRows * detail::score_pitch(p.max_tokens(n) + p.max_blocks(n)));
+  /// Which tokens a gated call lets through: `keep` (per position, prune
+  /// mode; null = ungated) or, in salient mode, the kept positions ascending.
+  struct TokenGate {
+    const std::uint8_t* keep = nullptr;
+    const std::uint32_t* kept = nullptr;
+    std::size_t n_kept = 0;
+    bool salient = false;
+  };
+
+  template <class S>
+  static TokenGate token_gate(const KvCache<T, S>& cache, const GateState<T>& gate) {
+    if (gate.size() != cache.size()) {
+      detail::fail(Errc::shape_mismatch, "SparseAttention::decode_gated: gate state holds " +
+                                             std::to_string(gate.size()) + " tokens, the cache " +
+                                             std::to_string(cache.size()));
+    }
+    if (gate.options().mode == GateMode::salient) {
+      return TokenGate{nullptr, gate.kept().data(), gate.kept().size(), true};
+    }
+    return TokenGate{gate.keep()};
+  }
+
+  /// T(i), L(i) of query i under `tg` (`key` as in `next_candidates`).
+  static void gated_candidates(const SparsePattern& p, std::size_t i, std::size_t n, Candidates& c, std::size_t& key,
+                               const TokenGate& tg) {
+    if (tg.salient) {
+      p.salient_candidates(i, n, c, key, tg.kept, tg.n_kept);
+    } else {
+      p.next_candidates(i, n, c, key, tg.keep);
+    }
+  }
+
+  /// Grows `ws` for any query of a length-`n` sequence (`extra` more tokens
+  /// per query in salient mode); returns the score buffer.
+  static T* reserve(Workspace<T>& ws, const SparsePattern& p, std::size_t n, std::size_t extra = 0) {
+    const std::size_t tokens = std::min(n, p.max_tokens(n) + extra);
+    ws.candidates.tokens.reserve(tokens);
+    ws.candidates.blocks.reserve(p.max_blocks(n));
+    return ws.score_buffer(detail::kMaxRows * detail::score_pitch(tokens + p.max_blocks(n)));
   }
 
   template <class Cache>
@@ -161,7 +259,7 @@ class SparseAttention {
   /// the token attention weights.
   template <class S>
   void decode_rows(Tensor3View<const T> q, const KvCache<T, S>& cache, Tensor3View<T> out, Workspace<T>& ws,
-                   T* sink) const {
+                   T* sink, const TokenGate& tg) const {
     check_cache(q, cache);
     detail::check_out("SparseAttention::decode", q, out);
     const std::size_t len = cache.size();
@@ -172,12 +270,13 @@ class SparseAttention {
     const std::size_t g = q.heads() / cache.kv_heads(), d = q.dim();
     // Sized for the cache's capacity, not its length: a growing stream then
     // never reallocates the workspace after its first step.
-    T* scores = reserve(ws, decode_pattern_, cache.capacity());
+    T* scores = reserve(ws, decode_pattern_, cache.capacity(), tg.salient ? cache.capacity() : 0);
     const std::size_t first = len - q.seq();
     const T sc = scale(d);
     detail::dispatch_dim(d, [&](auto dim_tag) {
       for (std::size_t r = 0; r < q.seq(); ++r) {
-        decode_pattern_.candidates(first + r, len, ws.candidates);
+        std::size_t key = SparsePattern::kNoKey;
+        gated_candidates(decode_pattern_, first + r, len, ws.candidates, key, tg);
         detail::attend_heads<decltype(dim_tag)::value>(q.row(r, 0), q.heads(), g, d, sc, ws.candidates,
                                                        cache.token_rows(0), cache.landmark_rows(0), scores,
                                                        detail::score_pitch(ws.candidates.size()), out.row(r, 0), sink);
@@ -228,7 +327,7 @@ class SparseAttention {
   }
 
   void run_prefill(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v, Tensor3View<T> out,
-                   Workspace<T>& ws, const std::uint8_t* keep) const {
+                   Workspace<T>& ws, const TokenGate& tg) const {
     const std::size_t n = q.seq();
     if (n == 0) return;
     const std::size_t kvh = k.heads(), g = q.heads() / kvh, d = q.dim(), row = kvh * d;
@@ -243,11 +342,11 @@ class SparseAttention {
     const detail::RowSource<T> marks{ws.landmark_keys.data(), ws.landmark_values.data(), row};
     // Queries [begin, end) with one workspace; shared by the serial and OpenMP paths.
     auto run_rows = [&](std::size_t begin, std::size_t end, Workspace<T>& w) {
-      T* scores = reserve(w, pattern_, n);
+      T* scores = reserve(w, pattern_, n, tg.n_kept);
       detail::dispatch_dim(d, [&](auto dim_tag) {
         std::size_t key = SparsePattern::kNoKey;
         for (std::size_t i = begin; i < end; ++i) {
-          pattern_.next_candidates(i, n, w.candidates, key, keep);
+          gated_candidates(pattern_, i, n, w.candidates, key, tg);
           detail::attend_heads<decltype(dim_tag)::value>(q.row(i, 0), q.heads(), g, d, sc, w.candidates, tokens,
                                                          marks, scores, detail::score_pitch(w.candidates.size()),
                                                          out.row(i, 0));
@@ -276,7 +375,7 @@ class SparseAttention {
         }
         const auto tid = static_cast<std::size_t>(omp_get_thread_num());
         Workspace<T>& w = tid == 0 ? ws : ws.helpers[tid - 1];
-        reserve(w, pattern_, n);  // even a thread that gets no tile: the next call may give it some
+        reserve(w, pattern_, n, tg.n_kept);  // even a thread that gets no tile: the next call may give it some
         // Query tiles handed out one at a time, last (costliest: most
         // landmark and log-stride candidates) first: a thread that is
         // descheduled (shared machines) or slower leaves its share to the

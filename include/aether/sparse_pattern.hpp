@@ -113,6 +113,20 @@ class SparsePattern {
       key = k;
     }
   }
+  /// `candidates` in the gate's `salient` mode (GATE.md): the log-stride
+  /// tokens are replaced by the kept positions `kept[0 .. n_kept)` (ascending,
+  /// each < n; those of the window or G appear once; when causal only those
+  /// <= i). L(i) as `next_candidates` (same `key` rule). Cost O(window + |G| +
+  /// n_kept) per query.
+  void salient_candidates(std::size_t i, std::size_t n, Candidates& out, std::size_t& key, const std::uint32_t* kept,
+                          std::size_t n_kept) const {
+    salient_token_set(i, n, kept, n_kept, out);
+    const std::size_t k = block_key(i);
+    if (k != key) {
+      block_set(i, n, out.blocks);
+      key = k;
+    }
+  }
   /// L(i) depends on i only through this: (i+1)/B when causal (complete
   /// blocks), i/B otherwise (the query's own block).
   std::size_t block_key(std::size_t i) const noexcept {
@@ -193,6 +207,41 @@ class SparsePattern {
         lg = next_log();
       }
     }
+  }
+
+  // Ascending merge of kept positions and globals in [from, to), duplicates once.
+  void merge_kept(const std::uint32_t*& kp, const std::uint32_t* k_end, std::vector<std::size_t>::const_iterator& g,
+                  std::size_t to, std::vector<std::uint32_t>& out) const {
+    const auto g_end = globals_.cend();
+    while ((kp != k_end && *kp < to) || (g != g_end && *g < to)) {
+      const std::size_t kv = (kp != k_end && *kp < to) ? *kp : to;
+      const std::size_t gv = (g != g_end && *g < to) ? *g : to;
+      const std::size_t next = std::min(kv, gv);
+      out.push_back(static_cast<std::uint32_t>(next));
+      if (kv == next) ++kp;
+      if (gv == next) ++g;
+    }
+  }
+
+  void salient_token_set(std::size_t i, std::size_t n, const std::uint32_t* kept, std::size_t n_kept,
+                         Candidates& c) const {
+    std::vector<std::uint32_t>& out = c.tokens;
+    out.clear();
+    const std::size_t lo = i - std::min(i, cfg_.window);
+    const std::size_t hi = cfg_.causal ? i : i + std::min(cfg_.window, n - 1 - i);
+    const std::uint32_t* kp = kept;
+    const std::uint32_t* k_end = kept + n_kept;
+    auto g = globals_.cbegin();
+    merge_kept(kp, k_end, g, lo, out);  // left of the window
+    c.window_first = out.size();
+    c.window_count = hi - lo + 1;
+    const std::size_t before = out.size();
+    out.resize(before + c.window_count);
+    std::iota(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(), static_cast<std::uint32_t>(lo));
+    if (cfg_.causal) return;
+    while (kp != k_end && *kp <= hi) ++kp;  // inside the window: already there
+    while (g != globals_.cend() && *g <= hi) ++g;
+    merge_kept(kp, k_end, g, n, out);  // right of the window
   }
 
   void block_set(std::size_t i, std::size_t n, std::vector<std::uint32_t>& out) const {

@@ -3,6 +3,7 @@
 /// `Workspace<T>`: the scratch memory of one attention call, reusable across
 /// calls so that steady-state prefill and decode allocate nothing.
 
+#include <aether/fast_grnn_gate.hpp>
 #include <aether/sparse_pattern.hpp>
 
 #include <Eigen/Core>
@@ -32,6 +33,8 @@ class Workspace {
   /// Scratch of the other threads of a parallel (OpenMP) prefill; this
   /// workspace serves the first thread. Grown once, then reused.
   std::vector<Workspace> helpers;
+  /// Gate cell scratch, salience and keep mask of a gated forward.
+  GateScratch<T> gate;
 
   /// Ensures room for `score_values` scores without reallocating later.
   T* score_buffer(std::size_t score_values) {

@@ -1,0 +1,61 @@
+#pragma once
+/// \file gate_file.hpp
+/// Reading FastGRNN gate weights stored as a `NAME.gate.f32` file (the gate
+/// conformance README's layout, referenced by the sidecar's `gate.weights`):
+/// raw little-endian float32, w_gate `(H, I)`, u_gate `(H, H)`, w_update
+/// `(H, I)`, u_update `(H, H)`, bias_gate `(H)`, bias_update `(H)`, zeta, nu.
+/// Core-safe: the standard library only (no JSON; the sidecar itself is read
+/// by the tools layer, which hands the path and dimensions here).
+
+#include <aether/error.hpp>
+#include <aether/fast_grnn_gate.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace aether {
+
+/// Decodes `size` bytes in the `.gate.f32` layout (little-endian on any host).
+/// Throws `Errc::invalid_argument` for a byte count that is not
+/// `4 * FastGrnnGate<float>::packed_size(I, H)` (naming both) or a
+/// non-finite weight (naming field and index).
+inline FastGrnnGate<float> gate_from_bytes(std::size_t input_dim, std::size_t hidden_dim, const std::uint8_t* bytes,
+                                           std::size_t size) {
+  const std::size_t want = FastGrnnGate<float>::packed_size(input_dim, hidden_dim);
+  if (size != want * 4) {
+    detail::fail(Errc::invalid_argument, "gate weights: " + std::to_string(size) + " bytes, expected " +
+                                             std::to_string(want * 4) + " (" + std::to_string(want) +
+                                             " floats for input_dim " + std::to_string(input_dim) + ", hidden_dim " +
+                                             std::to_string(hidden_dim) + ")");
+  }
+  std::vector<float> w(want);
+  for (std::size_t e = 0; e < want; ++e) {
+    const std::uint8_t* b = bytes + 4 * e;
+    const std::uint32_t u = std::uint32_t(b[0]) | std::uint32_t(b[1]) << 8 | std::uint32_t(b[2]) << 16 |
+                            std::uint32_t(b[3]) << 24;
+    std::memcpy(&w[e], &u, 4);
+  }
+  return FastGrnnGate<float>::from_packed(input_dim, hidden_dim, w.data(), w.size());
+}
+
+/// Reads a `.gate.f32` file. Throws `Errc::io_error` naming the path when it
+/// cannot be read, else as `gate_from_bytes`.
+inline FastGrnnGate<float> read_gate_file(const std::string& path, std::size_t input_dim, std::size_t hidden_dim) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) detail::fail(Errc::io_error, "cannot open gate weights " + path);
+  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) detail::fail(Errc::io_error, "cannot read gate weights " + path);
+  return gate_from_bytes(input_dim, hidden_dim, bytes.data(), bytes.size());
+}
+
+/// Reads a `.gate.f32` file as floats in the layout (for `ModelGate::layers`).
+inline std::vector<float> read_gate_weights(const std::string& path, std::size_t input_dim, std::size_t hidden_dim) {
+  return read_gate_file(path, input_dim, hidden_dim).packed();
+}
+
+}  // namespace aether
