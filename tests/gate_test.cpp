@@ -137,7 +137,12 @@ TEST(GateInit, BitIdenticalToReadmeFormula) {
 }
 
 TEST(GateWeights, PackedRoundTripAndFile) {
-  const auto w = aether_test::gate_of(kDir, {"gate_file_bias", 64, 2, 2, 16, 12, 10, {}, 0.9f, "file"}).packed();
+  GateCase c;
+  c.name = "gate_file_bias";
+  c.dim = 16;
+  c.gate_hidden = 12;
+  c.weights = "file";
+  const auto w = aether_test::gate_of(kDir, c).packed();
   ASSERT_EQ(w.size(), Gate::packed_size(16, 12));
   const auto g = Gate::from_packed(16, 12, w.data(), w.size());
   EXPECT_EQ(g.packed(), w);

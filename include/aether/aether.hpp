@@ -10,6 +10,9 @@
 /// - dense_attention.hpp  `dense_attention`, `dense_decode`
 /// - sparse_attention.hpp `SparseAttention<T>`
 /// - kv_cache.hpp         `KvCache<T, Storage>`, `KvCacheF16`
+/// - fast_grnn_gate.hpp   `FastGrnnGate<T>`, `GateMode`, `GateOptions` (salience gate, GATE.md)
+/// - gate_state.hpp       `GateState<T>` (a gated stream's hidden state and top-k set)
+/// - gate_file.hpp        `read_gate_file` (`NAME.gate.f32` weights)
 /// - temporal_head.hpp    `TemporalHeadConfig`, `TemporalHead<T>`
 /// - temporal_model.hpp   `TemporalModel<T>`, `TemporalStream<T>` (a blob end to end)
 /// - stream_pool.hpp      `StreamPool<T>` (many streams, one frame each per call)
@@ -19,6 +22,9 @@
 
 #include <aether/dense_attention.hpp>
 #include <aether/error.hpp>
+#include <aether/fast_grnn_gate.hpp>
+#include <aether/gate_file.hpp>
+#include <aether/gate_state.hpp>
 #include <aether/half.hpp>
 #include <aether/kv_cache.hpp>
 #include <aether/rvne.hpp>
