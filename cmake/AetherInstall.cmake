@@ -2,7 +2,7 @@
 # top-level CMakeLists.txt when AETHER_INSTALL is ON).
 #
 # Installs:
-#   <includedir>/aether/**.hpp                 the headers (incl. detail/)
+#   <includedir>/aether/**.hpp, **.h           the headers (incl. detail/, the C ABI in c/)
 #   <datadir>/cmake/aether/aether{Config,ConfigVersion,Targets}.cmake
 #   <datadir>/pkgconfig/aether.pc
 #
@@ -21,7 +21,7 @@ mark_as_advanced(AETHER_INSTALL_CMAKEDIR AETHER_INSTALL_PKGCONFIGDIR)
 
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/aether"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
-        FILES_MATCHING PATTERN "*.hpp")
+        FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
 
 install(TARGETS aether EXPORT aetherTargets)
 install(EXPORT aetherTargets

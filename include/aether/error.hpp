@@ -6,10 +6,33 @@
 /// untrusted bytes, a full cache, an unreadable file) is reported by throwing
 /// `aether::Error`; nothing is validated with `assert()`. Non-throwing
 /// variants (`try_*`) return the same code instead.
+///
+/// Embedded profile (`-fno-exceptions`): `AETHER_EXCEPTIONS` is 0, nothing
+/// throws, and `detail::fail` (reached only through a throwing API, i.e. a
+/// violated precondition on a node, which calls the non-throwing forms)
+/// calls the fatal-error hook instead: by default `std::abort()`; a firmware
+/// overrides it by compiling with `-DAETHER_FATAL_HANDLER=my_fatal` and
+/// defining `extern "C" void my_fatal(int code, const char* message)` (code:
+/// the `Errc` value; must not return: if it does, `std::abort()` follows).
 
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
+
+/// 1 when the translation unit is compiled with C++ exceptions, else 0.
+#if !defined(AETHER_EXCEPTIONS)
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define AETHER_EXCEPTIONS 1
+#else
+#define AETHER_EXCEPTIONS 0
+#endif
+#endif
+
+#if defined(AETHER_FATAL_HANDLER)
+/// The firmware's fatal-error hook (see above); C linkage so C code can define it.
+extern "C" void AETHER_FATAL_HANDLER(int code, const char* message);
+#endif
 
 namespace aether {
 
@@ -36,6 +59,10 @@ enum class Errc : std::uint8_t {
   invalid_sidecar = 40,       ///< a `.rvne.json` that is not JSON, lacks a fixed key or has a bad value
   blob_mismatch = 41,         ///< a sidecar's blob_sha256 differs from its blob's bytes
   invalid_data = 42,          ///< recording metadata, a labels CSV or a data set that cannot be used
+  // --- node (include/aether/node.hpp, include/aether/c/) ---
+  no_memory = 50,             ///< caller memory too small, or an allocation at init failed
+  invalid_state = 51,         ///< an operation the object's state does not allow (classify with no frame)
+  check_failed = 52,          ///< a built-in self test found a wrong result
 };
 
 /// Short, stable name of a code (e.g. "shape_mismatch").
@@ -58,6 +85,9 @@ inline const char* errc_name(Errc c) noexcept {
     case Errc::invalid_sidecar: return "invalid_sidecar";
     case Errc::blob_mismatch: return "blob_mismatch";
     case Errc::invalid_data: return "invalid_data";
+    case Errc::no_memory: return "no_memory";
+    case Errc::invalid_state: return "invalid_state";
+    case Errc::check_failed: return "check_failed";
   }
   return "unknown";
 }
@@ -76,10 +106,29 @@ class Error : public std::runtime_error {
   Errc code_;
 };
 
+/// The fatal-error hook: `AETHER_FATAL_HANDLER(code, message)` when defined,
+/// then `std::abort()`. Called by `detail::fail` when exceptions are off.
+[[noreturn]] inline void fatal_error(Errc code, const char* message) noexcept {
+#if defined(AETHER_FATAL_HANDLER)
+  AETHER_FATAL_HANDLER(static_cast<int>(code), message);
+#else
+  (void)code;
+  (void)message;
+#endif
+  std::abort();
+}
+
 namespace detail {
-/// Throws `Error(code, message)`. Callers build the message only on the
-/// failing branch (`if (bad) fail(...)`), so checks on hot paths never allocate.
-[[noreturn]] inline void fail(Errc code, const std::string& message) { throw Error(code, message); }
+/// Throws `Error(code, message)` (exceptions off: `fatal_error`). Callers
+/// build the message only on the failing branch (`if (bad) fail(...)`), so
+/// checks on hot paths never allocate.
+[[noreturn]] inline void fail(Errc code, const std::string& message) {
+#if AETHER_EXCEPTIONS
+  throw Error(code, message);
+#else
+  fatal_error(code, message.c_str());
+#endif
+}
 }  // namespace detail
 
 }  // namespace aether

@@ -4,6 +4,7 @@
 /// stream, for streaming decode. It stores and hands out views; it never
 /// computes attention.
 
+#include <aether/arena.hpp>
 #include <aether/detail/row_kernel.hpp>
 #include <aether/error.hpp>
 #include <aether/tensor.hpp>
@@ -70,35 +71,65 @@ class KvCache {
   using value_type = T;
   using storage_type = Storage;
 
+  /// `Errc::ok`, or `Errc::invalid_argument` when the constructor would
+  /// refuse these arguments (a size 0, a capacity too large to allocate, a
+  /// policy leaving no evictable slot). Never throws or allocates: the
+  /// constructor's validator.
+  static Errc check_args(std::size_t capacity, std::size_t kv_heads, std::size_t dim, std::size_t block_size,
+                         EvictionPolicy policy = {}) noexcept {
+    if (capacity == 0 || kv_heads == 0 || dim == 0 || block_size == 0) return Errc::invalid_argument;
+    if (capacity > std::vector<Storage>().max_size() / (kv_heads * dim)) return Errc::invalid_argument;
+    if (policy.kind != Eviction::none &&
+        (policy.protected_prefix >= capacity || policy.recent >= capacity - policy.protected_prefix)) {
+      return Errc::invalid_argument;
+    }
+    return Errc::ok;
+  }
+
   /// Throws `Errc::invalid_argument` if any size is 0, or if `policy` would
   /// leave no evictable slot (`protected_prefix + recent >= capacity`).
+  /// Memory comes from `arena` when given (node profile), else the heap.
   KvCache(std::size_t capacity, std::size_t kv_heads, std::size_t dim, std::size_t block_size,
-          EvictionPolicy policy = {})
-      : capacity_(capacity), kv_heads_(kv_heads), dim_(dim), block_size_(block_size), policy_(policy) {
-    if (capacity == 0 || kv_heads == 0 || dim == 0 || block_size == 0) {
-      detail::fail(Errc::invalid_argument, "KvCache(capacity=" + std::to_string(capacity) + ", kv_heads=" +
-                                               std::to_string(kv_heads) + ", dim=" + std::to_string(dim) +
-                                               ", block_size=" + std::to_string(block_size) + "): all must be >= 1");
-    }
+          EvictionPolicy policy = {}, Arena* arena = nullptr)
+      : capacity_(capacity),
+        kv_heads_(kv_heads),
+        dim_(dim),
+        block_size_(block_size),
+        policy_(policy),
+        origin_(ArenaAllocator<std::uint64_t>(arena)),
+        attention_(ArenaAllocator<T>(arena)),
+        keys_(ArenaAllocator<Storage>(arena)),
+        values_(ArenaAllocator<Storage>(arena)),
+        keys_t_(ArenaAllocator<Storage>(arena)),
+        landmark_keys_(ArenaAllocator<T>(arena)),
+        landmark_values_(ArenaAllocator<T>(arena)) {
+    if (check_args(capacity, kv_heads, dim, block_size, policy) != Errc::ok) describe_bad_args();
     const std::size_t row = kv_heads * dim;
-    if (capacity > std::vector<Storage>().max_size() / row) {
-      detail::fail(Errc::invalid_argument, "KvCache capacity " + std::to_string(capacity) + " is too large");
-    }
     keys_.assign(capacity * row, Storage(0));
     keys_t_.assign(row * detail::transposed_pitch(capacity), Storage(0));
     values_.assign(capacity * row, Storage(0));
     landmark_keys_.assign(capacity / block_size * row, T(0));
     landmark_values_.assign(capacity / block_size * row, T(0));
     if (policy.kind != Eviction::none) {
-      if (policy.protected_prefix >= capacity || policy.recent >= capacity - policy.protected_prefix) {
-        detail::fail(Errc::invalid_argument, "EvictionPolicy protects protected_prefix " +
-                                                 std::to_string(policy.protected_prefix) + " + recent " +
-                                                 std::to_string(policy.recent) + " of capacity " +
-                                                 std::to_string(capacity) + " slots: nothing could be evicted");
-      }
       origin_.assign(capacity, 0);
       attention_.assign(capacity, T(0));
     }
+  }
+
+  /// Bytes a cache of these arguments takes from an arena (what the
+  /// constructor allocates). No allocation.
+  static std::size_t arena_bytes(std::size_t capacity, std::size_t kv_heads, std::size_t dim, std::size_t block_size,
+                                 EvictionPolicy policy = {}) noexcept {
+    const std::size_t row = kv_heads * dim;
+    std::size_t b = 0;
+    b = detail::sat_add(b, 2 * detail::arena_bytes<Storage>(capacity * row));
+    b = detail::sat_add(b, detail::arena_bytes<Storage>(row * detail::transposed_pitch(capacity)));
+    b = detail::sat_add(b, 2 * detail::arena_bytes<T>(capacity / block_size * row));
+    if (policy.kind != Eviction::none) {
+      b = detail::sat_add(b, detail::arena_bytes<std::uint64_t>(capacity));
+      b = detail::sat_add(b, detail::arena_bytes<T>(capacity));
+    }
+    return b;
   }
 
   std::size_t size() const noexcept { return size_; }
@@ -176,6 +207,22 @@ class KvCache {
   }
 
  private:
+  /// The constructor's message for arguments `check_args` refused.
+  [[noreturn]] void describe_bad_args() const {
+    if (capacity_ == 0 || kv_heads_ == 0 || dim_ == 0 || block_size_ == 0) {
+      detail::fail(Errc::invalid_argument, "KvCache(capacity=" + std::to_string(capacity_) + ", kv_heads=" +
+                                               std::to_string(kv_heads_) + ", dim=" + std::to_string(dim_) +
+                                               ", block_size=" + std::to_string(block_size_) + "): all must be >= 1");
+    }
+    if (capacity_ > std::vector<Storage>().max_size() / (kv_heads_ * dim_)) {
+      detail::fail(Errc::invalid_argument, "KvCache capacity " + std::to_string(capacity_) + " is too large");
+    }
+    detail::fail(Errc::invalid_argument, "EvictionPolicy protects protected_prefix " +
+                                             std::to_string(policy_.protected_prefix) + " + recent " +
+                                             std::to_string(policy_.recent) + " of capacity " +
+                                             std::to_string(capacity_) + " slots: nothing could be evicted");
+  }
+
   template <class X>
   void check_rows(const Tensor3View<X>& k, const Tensor3View<X>& v, std::size_t rows) const {
     auto shape = [](const Tensor3View<X>& t) {
@@ -265,13 +312,13 @@ class KvCache {
   EvictionPolicy policy_;
   std::size_t size_ = 0;
   std::uint64_t appended_ = 0;
-  std::vector<std::uint64_t> origin_;  // per slot, only with an eviction policy
-  std::vector<T> attention_;           // per slot, only with an eviction policy
-  std::vector<Storage, Eigen::aligned_allocator<Storage>> keys_, values_;
+  std::vector<std::uint64_t, ArenaAllocator<std::uint64_t>> origin_;  // per slot, only with an eviction policy
+  std::vector<T, ArenaAllocator<T>> attention_;                       // per slot, only with an eviction policy
+  std::vector<Storage, ArenaAllocator<Storage>> keys_, values_;
   // The keys again, transposed ((kv_heads * dim) x capacity, row-major): the
   // window scores of decode read 16 consecutive slots per key element.
-  std::vector<Storage, Eigen::aligned_allocator<Storage>> keys_t_;
-  std::vector<T, Eigen::aligned_allocator<T>> landmark_keys_, landmark_values_;
+  std::vector<Storage, ArenaAllocator<Storage>> keys_t_;
+  std::vector<T, ArenaAllocator<T>> landmark_keys_, landmark_values_;
 };
 
 /// fp16 KV cache (the reference's `KvCacheF16`): fp16 storage, float math.

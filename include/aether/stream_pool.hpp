@@ -96,21 +96,29 @@ class StreamPool {
       }
     }
     Matrix logits(m, static_cast<Eigen::Index>(model_->classes()));
+#if AETHER_EXCEPTIONS
     std::exception_ptr failure;  // nothing above lets a push throw; kept so none can escape a thread
+#endif
 #if defined(AETHER_USE_OPENMP)
 #pragma omp parallel for schedule(dynamic) if (m > 1)
 #endif
     for (Eigen::Index r = 0; r < m; ++r) {
+#if AETHER_EXCEPTIONS
       try {
+#endif
         logits.row(r) = streams_[ids[static_cast<std::size_t>(r)]]->push(frames.row(r).data()).transpose();
+#if AETHER_EXCEPTIONS
       } catch (...) {
 #if defined(AETHER_USE_OPENMP)
 #pragma omp critical(aether_stream_pool)
 #endif
         if (!failure) failure = std::current_exception();
       }
+#endif
     }
+#if AETHER_EXCEPTIONS
     if (failure) std::rethrow_exception(failure);
+#endif
     return logits;
   }
 

@@ -53,16 +53,30 @@ struct TemporalHeadConfig {
     return c;
   }
 
+  /// The first bad field as a static description ("q_heads is 0", ...), or
+  /// null when the options are valid. Never throws or allocates: the one
+  /// validator behind `check` and `validate`.
+  const char* invalid_field() const noexcept {
+    if (q_heads == 0) return "q_heads is 0";
+    if (kv_heads == 0) return "kv_heads is 0";
+    if (head_dim == 0) return "head_dim is 0";
+    if (block_size == 0) return "block_size is 0";
+    if (q_heads % kv_heads != 0) return "q_heads is not divisible by kv_heads";
+    return nullptr;
+  }
+
+  /// `Errc::ok`, or `Errc::invalid_config` for an invalid field (non-throwing `validate`).
+  Errc check() const noexcept { return invalid_field() == nullptr ? Errc::ok : Errc::invalid_config; }
+
   /// Throws `Errc::invalid_config` naming the first bad field.
   void validate() const {
-    auto bad = [](const std::string& what) { detail::fail(Errc::invalid_config, "TemporalHeadConfig." + what); };
-    if (q_heads == 0) bad("q_heads is 0");
-    if (kv_heads == 0) bad("kv_heads is 0");
-    if (head_dim == 0) bad("head_dim is 0");
-    if (block_size == 0) bad("block_size is 0");
-    if (q_heads % kv_heads != 0) {
-      bad("q_heads " + std::to_string(q_heads) + " is not divisible by kv_heads " + std::to_string(kv_heads));
+    const char* bad = invalid_field();
+    if (bad == nullptr) return;
+    if (q_heads != 0 && kv_heads != 0 && head_dim != 0 && block_size != 0) {  // the divisibility rule: name the values
+      detail::fail(Errc::invalid_config, "TemporalHeadConfig.q_heads " + std::to_string(q_heads) +
+                                             " is not divisible by kv_heads " + std::to_string(kv_heads));
     }
+    detail::fail(Errc::invalid_config, std::string("TemporalHeadConfig.") + bad);
   }
 };
 
@@ -91,6 +105,19 @@ class TemporalHead {
     return dense_attention(q, k, v, cfg_.causal);
   }
 
+  /// Prefill into a caller view `out` (shape of q), reusing `ws`: the sparse
+  /// backend then allocates nothing once `ws` has served a prefill at least
+  /// this long (the dense backend allocates its tile scratch on every call).
+  void forward(Tensor3View<const T> q, Tensor3View<const T> k, Tensor3View<const T> v, Tensor3View<T> out,
+               Workspace<T>& ws) const {
+    check_heads("forward", q, k, v);
+    if (sparse_) {
+      sparse_->forward(q, k, v, out, ws);
+    } else {
+      dense_attention(q, k, v, out, cfg_.causal);
+    }
+  }
+
   /// A cache sized for this head (also for the dense backend, whose decode is
   /// O(T) per step). Full -> `Errc::cache_full` on `step`.
   KvCache<T> make_cache(std::size_t capacity) const {
@@ -101,13 +128,20 @@ class TemporalHead {
   /// memory. The global tokens' prefix (`max(global_tokens) + 1` slots) is
   /// protected; the heavy-hitter policy also protects the newest `window`
   /// tokens. See `EvictionPolicy` for what positions mean after eviction.
-  KvCache<T> make_cache(std::size_t capacity, Eviction kind) const {
+  /// `S` is the cache storage (T, or `Eigen::half` for an fp16 cache); the
+  /// memory comes from `arena` when given (node profile).
+  template <class S = T>
+  KvCache<T, S> make_cache(std::size_t capacity, Eviction kind, Arena* arena = nullptr) const {
+    return KvCache<T, S>(capacity, cfg_.kv_heads, cfg_.head_dim, cfg_.block_size, eviction_policy(kind), arena);
+  }
+
+  /// The policy `make_cache(capacity, kind)` gives its cache.
+  EvictionPolicy eviction_policy(Eviction kind) const noexcept {
     std::size_t prefix = 0;
     for (std::size_t g : cfg_.global_tokens) prefix = std::max(prefix, g + 1);
-    const EvictionPolicy policy = kind == Eviction::heavy_hitter ? EvictionPolicy::heavy_hitter(cfg_.window, prefix)
-                                  : kind == Eviction::sliding_window ? EvictionPolicy::sliding_window(prefix)
-                                                                     : EvictionPolicy{};
-    return KvCache<T>(capacity, cfg_.kv_heads, cfg_.head_dim, cfg_.block_size, policy);
+    return kind == Eviction::heavy_hitter     ? EvictionPolicy::heavy_hitter(cfg_.window, prefix)
+           : kind == Eviction::sliding_window ? EvictionPolicy::sliding_window(prefix)
+                                              : EvictionPolicy{};
   }
 
   /// One streaming step: appends `k1`, `v1` to `cache`, then attends the new

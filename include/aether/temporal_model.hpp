@@ -5,9 +5,11 @@
 /// projection and residual; then pooling and the classifier. A
 /// `TemporalStream` pushes one frame at a time against per-layer KV caches.
 
+#include <aether/arena.hpp>
 #include <aether/error.hpp>
 #include <aether/kv_cache.hpp>
-#include <aether/rvne.hpp>
+#include <aether/rvne/codec.hpp>
+#include <aether/rvne/layout.hpp>
 #include <aether/temporal_head.hpp>
 #include <aether/tensor.hpp>
 #include <aether/workspace.hpp>
@@ -17,7 +19,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace aether {
@@ -41,8 +46,55 @@ struct ModelAttention {
 template <class T>
 class TemporalStream;
 
-/// A temporal model: the weights of a blob (fp32, or fp16 widened to T at
-/// load) and an attention configuration.
+namespace detail {
+/// True on a little-endian core (the byte order of fp32 .rvne weights).
+inline bool little_endian() noexcept {
+  const std::uint32_t one = 1;
+  unsigned char first;
+  std::memcpy(&first, &one, 1);
+  return first == 1;
+}
+}  // namespace detail
+
+/// Reusable scratch of `TemporalModel::forward`: grown to the longest frame
+/// count it has served and never shrunk, so a forward over at most that many
+/// frames allocates nothing. Ownership: the caller's; one per thread.
+template <class T>
+struct ForwardWorkspace {
+  using Buffer = std::vector<T, ArenaAllocator<T>>;
+
+  ForwardWorkspace() = default;
+  /// Buffers from `arena` (node profile; see Workspace for what stays on the heap).
+  explicit ForwardWorkspace(Arena* arena)
+      : h(ArenaAllocator<T>(arena)),
+        q(ArenaAllocator<T>(arena)),
+        k(ArenaAllocator<T>(arena)),
+        v(ArenaAllocator<T>(arena)),
+        a(ArenaAllocator<T>(arena)),
+        row(ArenaAllocator<T>(arena)),
+        pooled(ArenaAllocator<T>(arena)),
+        attention(arena) {}
+
+  Buffer h;            ///< the residual stream `(N, input_dim)`, row-major; holds the frames on entry
+  Buffer q, k, v, a;   ///< per-layer projections and attention output
+  Buffer row, pooled;  ///< row-product scratch (widest matrix) and the pooled row
+  Workspace<T> attention;  ///< the attention kernel's scratch
+
+  /// Room for `n` frames of `input_dim` in `h`; returns `h.data()`.
+  T* frames(std::size_t n, std::size_t input_dim) {
+    grow(h, n * input_dim);
+    return h.data();
+  }
+  static void grow(Buffer& b, std::size_t n) {
+    if (b.size() < n) b.resize(n);
+  }
+};
+
+/// A temporal model: the weights of a blob and an attention configuration.
+/// Weights are read as row-major matrices wherever they lie: a widened copy
+/// the model owns (from a `Blob`, or fp16), caller memory, or the blob's own
+/// bytes (a `BlobView` of fp32 weights on a little-endian core, 4-byte
+/// aligned: no copy, see `reads_in_place`).
 ///
 /// Shapes: frames `X` are `(N, input_dim)` row-major; logits are `classes`.
 /// Per layer l (blob order): `Q = X Wq`, `K = X Wk`, `V = X Wv` (viewed as
@@ -51,7 +103,8 @@ class TemporalStream;
 /// at a time) and a prefill see the same bits.
 ///
 /// Thread safety: immutable after construction; `forward` may run
-/// concurrently; each `TemporalStream` is single-threaded. Cost of forward:
+/// concurrently (one `ForwardWorkspace` per thread); each `TemporalStream` is
+/// single-threaded. Cost of forward:
 /// O(N * layers * input_dim * (q_heads + kv_heads) * head_dim) for the
 /// projections plus the attention's.
 template <class T = float>
@@ -59,32 +112,73 @@ class TemporalModel {
  public:
   using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  /// A weight matrix, row-major `[rows][cols]`, read where the weights lie.
+  using WeightMap = Eigen::Map<const Matrix>;
+
+  /// Rules 7 and 8 (RVNE.md) for `header` with `weights_len` bytes, then the
+  /// attention options: `Errc::ok`, or the first failure's code
+  /// (invalid_header, layout_mismatch, invalid_config) with its message in
+  /// `*why` when given. Never throws or allocates: every constructor's validator.
+  static Errc check(const rvne::Header& header, std::uint64_t weights_len, const ModelAttention& attention,
+                    rvne::ParseResult* why = nullptr) noexcept {
+    rvne::ParseResult r;
+    if (!rvne::detail::check_layout(header, weights_len, r)) {
+      if (why != nullptr) *why = r;
+      return r.code;
+    }
+    if (attention.block_size == 0) {  // TemporalHeadConfig::check, without building its global-token vector
+      if (why != nullptr) rvne::detail::reject(*why, Errc::invalid_config, "TemporalHeadConfig.block_size is 0");
+      return Errc::invalid_config;
+    }
+    return Errc::ok;
+  }
+
+  /// True when a model over `view` reads its weights in place: T is float,
+  /// the weights are fp32, this core is little-endian and the weights start
+  /// 4-byte aligned. Otherwise they are widened (copied) once at construction.
+  static bool reads_in_place(const rvne::BlobView& view) noexcept {
+    return std::is_same_v<T, float> && view.header.dtype == rvne::Dtype::f32 && detail::little_endian() &&
+           reinterpret_cast<std::uintptr_t>(view.weights) % alignof(float) == 0;
+  }
 
   /// Throws `Errc::invalid_header` / `Errc::layout_mismatch` (RVNE.md rules 7
   /// and 8) for a blob that is not a model, `Errc::invalid_config` for bad
-  /// attention options.
+  /// attention options. Copies the weights, widened to T (fp16 exactly).
   explicit TemporalModel(const rvne::Blob& blob, ModelAttention attention = {})
-      : header_((rvne::check_layout(blob.header, blob.weights.size()), blob.header)),
-        head_(head_config(blob.header, attention)) {
-    const std::vector<float> w = blob.to_floats();
-    std::size_t at = 0;
-    auto take = [&](std::size_t rows, std::size_t cols) {
-      Matrix m(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
-      for (std::size_t e = 0; e < rows * cols; ++e) m.data()[e] = static_cast<T>(w[at + e]);
-      at += rows * cols;
-      return m;
-    };
-    const std::size_t D = input_dim(), q = q_width(), kv = kv_width();
-    layers_.reserve(header_.layers);
-    for (std::size_t l = 0; l < header_.layers; ++l) {
-      Layer layer;
-      layer.wq = take(D, q);
-      layer.wk = take(D, kv);
-      layer.wv = take(D, kv);
-      layer.wo = take(q, D);
-      layers_.push_back(std::move(layer));
-    }
-    wc_ = take(D, classes());
+      : TemporalModel(view_of(blob), attention, nullptr, /*copy=*/true) {}
+
+  /// A model over a validated view (`rvne::parse_view` / `try_parse`), whose
+  /// bytes must outlive the model. Weights are read in place when
+  /// `reads_in_place(view)`; otherwise they are widened once into `widened`
+  /// (caller memory of `rvne::layout_elements(view.header)` values, which
+  /// must outlive the model) or, when that is null, into memory the model
+  /// allocates here. Errors as the Blob constructor (see `check`).
+  explicit TemporalModel(const rvne::BlobView& view, ModelAttention attention = {}, T* widened = nullptr)
+      : TemporalModel(view, attention, widened, /*copy=*/false) {}
+
+  TemporalModel(const TemporalModel& o)
+      : header_(o.header_), head_(o.head_), owned_(o.owned_), weights_(o.owns() ? owned_.data() : o.weights_) {
+    bind();
+  }
+  TemporalModel(TemporalModel&& o) noexcept
+      : header_(o.header_), head_(std::move(o.head_)), weights_(o.weights_) {
+    const bool owned = o.owns();
+    owned_.swap(o.owned_);
+    if (owned) weights_ = owned_.data();
+    bind();
+  }
+  TemporalModel& operator=(const TemporalModel& o) {
+    if (this != &o) *this = TemporalModel(o);
+    return *this;
+  }
+  TemporalModel& operator=(TemporalModel&& o) noexcept {
+    header_ = o.header_;
+    head_ = std::move(o.head_);
+    const bool owned = o.owns();
+    owned_.swap(o.owned_);
+    weights_ = owned ? owned_.data() : o.weights_;
+    bind();
+    return *this;
   }
 
   const rvne::Header& header() const noexcept { return header_; }
@@ -92,30 +186,78 @@ class TemporalModel {
   std::size_t input_dim() const noexcept { return header_.input_dim; }
   std::size_t classes() const noexcept { return header_.classes; }
   std::size_t layers() const noexcept { return header_.layers; }
+  /// First weight element (layout order), wherever it lies.
+  const T* weights() const noexcept { return weights_; }
 
   /// Logits of frames `x` (`(N, input_dim)`, N >= 1). Throws
   /// `Errc::shape_mismatch` for a wrong width or N = 0.
   Vector forward(const Eigen::Ref<const Matrix>& x, Pool pool = Pool::mean) const {
     check_frames("TemporalModel::forward", x.rows(), x.cols());
+    ForwardWorkspace<T> fw;
     const auto n = static_cast<std::size_t>(x.rows());
-    Matrix h = x;  // the residual stream
-    Tensor3<T> q(n, header_.q_heads, header_.head_dim), k(n, header_.kv_heads, header_.head_dim),
-        v(n, header_.kv_heads, header_.head_dim);
-    Vector scratch = make_scratch();
-    const std::size_t D = input_dim(), qw = q_width(), kvw = kv_width();
-    for (const Layer& layer : layers_) {
-      for (std::size_t i = 0; i < n; ++i) {
-        project_qkv(h.data() + i * D, layer, scratch, q.data() + i * qw, k.data() + i * kvw, v.data() + i * kvw);
-      }
-      const Tensor3<T> a = head_.forward(q, k, v);
-      for (std::size_t i = 0; i < n; ++i) residual(a.data() + i * qw, layer.wo, scratch, h.data() + i * D);
-    }
-    Vector pooled =
-        pool == Pool::last ? Vector(h.row(h.rows() - 1).transpose()) : Vector(h.colwise().mean().transpose());
+    Eigen::Map<Matrix>(fw.frames(n, input_dim()), x.rows(), x.cols()) = x;
     Vector logits(static_cast<Eigen::Index>(classes()));
-    project(pooled.data(), wc_, scratch, logits.data());
+    forward_frames(n, pool, fw, logits.data());
     return logits;
   }
+
+  /// `forward` of the `n` frames already in `fw.h` (put there through
+  /// `fw.frames(n, input_dim())`), writing `classes()` logits. Overwrites
+  /// `fw.h`. Allocates nothing once `fw` has served a forward of at least n
+  /// frames (sparse backend). Precondition (unchecked): 1 <= n.
+  void forward_frames(std::size_t n, Pool pool, ForwardWorkspace<T>& fw, T* logits) const {
+    const std::size_t D = input_dim(), qw = q_width(), kvw = kv_width();
+    using Grow = ForwardWorkspace<T>;
+    Grow::grow(fw.q, n * qw);
+    Grow::grow(fw.k, n * kvw);
+    Grow::grow(fw.v, n * kvw);
+    Grow::grow(fw.a, n * qw);
+    Grow::grow(fw.row, scratch_size());
+    Grow::grow(fw.pooled, D);
+    T* h = fw.h.data();
+    const Tensor3View<T> q(fw.q.data(), n, header_.q_heads, header_.head_dim),
+        k(fw.k.data(), n, header_.kv_heads, header_.head_dim), v(fw.v.data(), n, header_.kv_heads, header_.head_dim),
+        a(fw.a.data(), n, header_.q_heads, header_.head_dim);
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      for (std::size_t i = 0; i < n; ++i) {
+        project_qkv(h + i * D, layers_[l], fw.row.data(), q.data() + i * qw, k.data() + i * kvw, v.data() + i * kvw);
+      }
+      head_.forward(q, k, v, a, fw.attention);
+      for (std::size_t i = 0; i < n; ++i) residual(a.data() + i * qw, layers_[l].wo, fw.row.data(), h + i * D);
+    }
+    const Eigen::Map<const Matrix> hm(h, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(D));
+    Eigen::Map<Vector> pooled(fw.pooled.data(), static_cast<Eigen::Index>(D));
+    if (pool == Pool::last) {
+      pooled = hm.row(hm.rows() - 1).transpose();
+    } else {
+      pooled = hm.colwise().mean().transpose();
+    }
+    project(pooled.data(), wc(), fw.row.data(), logits);
+  }
+
+  /// One frame through every layer against `caches` (one per layer, `layers()`
+  /// of them): projections, a `TemporalHead::step`, residual; then the
+  /// classifier on the new frame (pool = last). The one implementation of a
+  /// stream push (`TemporalStream`, the node). `x`: the frame's `input_dim`
+  /// values, overwritten by the residual stream; `q`, `k`, `v`, `a`: `(1,
+  /// heads, head_dim)` scratch views; `scratch`: `scratch_size()` aligned
+  /// values; writes `classes()` logits. Fails as `TemporalHead::step` (a full
+  /// cache without a policy refuses before any cache changes). Allocation-free
+  /// once `ws` has served one step of caches of this capacity.
+  template <class S>
+  void step_frame(T* x, KvCache<T, S>* caches, Tensor3View<T> q, Tensor3View<T> k, Tensor3View<T> v,
+                  Tensor3View<T> a, T* scratch, Workspace<T>& ws, T* logits) const {
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      project_qkv(x, layers_[l], scratch, q.data(), k.data(), v.data());
+      head_.step(q, k, v, caches[l], a, ws);
+      residual(a.data(), layers_[l].wo, scratch, x);
+    }
+    project(x, wc(), scratch, logits);
+  }
+
+  /// Values of the row-product scratch `step_frame` and `forward_frames`
+  /// need: as wide as the widest weight matrix.
+  std::size_t scratch_size() const noexcept { return std::max({input_dim(), q_width(), kv_width(), classes()}); }
 
   /// Softmax of `logits` (max-subtracted).
   static Vector probabilities(const Vector& logits) {
@@ -134,8 +276,63 @@ class TemporalModel {
   friend class TemporalStream<T>;
 
   struct Layer {
-    Matrix wq, wk, wv, wo;
+    WeightMap wq, wk, wv, wo;
   };
+
+  static rvne::BlobView view_of(const rvne::Blob& blob) noexcept {
+    rvne::BlobView v;
+    v.header = blob.header;
+    v.weights = blob.weights.data();
+    v.weights_len = blob.weights.size();
+    return v;
+  }
+
+  TemporalModel(const rvne::BlobView& view, const ModelAttention& attention, T* widened, bool copy)
+      : header_(checked(view, attention)), head_(head_config(view.header, attention)) {
+    if (!copy && reads_in_place(view)) {
+      weights_ = reinterpret_cast<const T*>(view.weights);  // fp32 little-endian, aligned: the bytes are the floats
+    } else {
+      const std::size_t n = static_cast<std::size_t>(rvne::layout_elements(header_));
+      T* dst = widened;
+      if (dst == nullptr) {
+        owned_.resize(n);
+        dst = owned_.data();
+      }
+      for (std::size_t e = 0; e < n; ++e) dst[e] = static_cast<T>(view.weight(e));
+      weights_ = dst;
+    }
+    bind();
+  }
+
+  static const rvne::Header& checked(const rvne::BlobView& view, const ModelAttention& attention) {
+    rvne::ParseResult r;
+    if (check(view.header, view.weights_len, attention, &r) != Errc::ok) rvne::detail::throw_result(r);
+    return view.header;
+  }
+
+  bool owns() const noexcept { return !owned_.empty() && weights_ == owned_.data(); }
+
+  /// (Re)creates the matrix views over `weights_`, in layout order.
+  void bind() {
+    const std::size_t D = input_dim(), q = q_width(), kv = kv_width();
+    const T* at = weights_;
+    auto take = [&](std::size_t rows, std::size_t cols) {
+      WeightMap m(at, static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
+      at += rows * cols;
+      return m;
+    };
+    layers_.clear();
+    layers_.reserve(header_.layers);
+    for (std::size_t l = 0; l < header_.layers; ++l) {
+      const WeightMap wq = take(D, q), wk = take(D, kv), wv = take(D, kv), wo = take(q, D);
+      layers_.push_back(Layer{wq, wk, wv, wo});
+    }
+    wc_offset_ = static_cast<std::size_t>(at - weights_);
+  }
+  WeightMap wc() const noexcept {
+    return WeightMap(weights_ + wc_offset_, static_cast<Eigen::Index>(input_dim()),
+                     static_cast<Eigen::Index>(classes()));
+  }
 
   static TemporalHeadConfig head_config(const rvne::Header& h, const ModelAttention& a) {
     TemporalHeadConfig c;
@@ -161,39 +358,38 @@ class TemporalModel {
     }
   }
 
-  /// Scratch for `product`: one vector as wide as the widest weight matrix.
-  Vector make_scratch() const {
-    return Vector(static_cast<Eigen::Index>(std::max({input_dim(), q_width(), kv_width(), classes()})));
-  }
+  Vector make_scratch() const { return Vector(static_cast<Eigen::Index>(scratch_size())); }
 
   /// `x W` for one row (`x`: W.rows() values) into the front of `scratch`
   /// (aligned, at least W.cols() long), as one Eigen matrix-vector product:
   /// the one definition of a row product, used by prefill and streams alike
   /// (same matrix, same sizes, same aligned destination: same bits).
-  static Eigen::Map<Vector, Eigen::AlignedMax> product(const T* x, const Matrix& w, Vector& scratch) {
-    Eigen::Map<Vector, Eigen::AlignedMax> s(scratch.data(), w.cols());
+  static Eigen::Map<Vector, Eigen::AlignedMax> product(const T* x, const WeightMap& w, T* scratch) {
+    Eigen::Map<Vector, Eigen::AlignedMax> s(scratch, w.cols());
     s.noalias() = w.transpose() * Eigen::Map<const Vector>(x, w.rows());
     return s;
   }
   /// `out = x W` for one row.
-  static void project(const T* x, const Matrix& w, Vector& scratch, T* out) {
+  static void project(const T* x, const WeightMap& w, T* scratch, T* out) {
     Eigen::Map<Vector>(out, w.cols()) = product(x, w, scratch);
   }
   /// A layer's `q = x Wq`, `k = x Wk`, `v = x Wv` for one row.
-  static void project_qkv(const T* x, const Layer& layer, Vector& scratch, T* q, T* k, T* v) {
+  static void project_qkv(const T* x, const Layer& layer, T* scratch, T* q, T* k, T* v) {
     project(x, layer.wq, scratch, q);
     project(x, layer.wk, scratch, k);
     project(x, layer.wv, scratch, v);
   }
   /// `h += a Wo` for one row (the residual update).
-  static void residual(const T* a, const Matrix& wo, Vector& scratch, T* h) {
+  static void residual(const T* a, const WeightMap& wo, T* scratch, T* h) {
     Eigen::Map<Vector>(h, wo.cols()) += product(a, wo, scratch);
   }
 
   rvne::Header header_;
   TemporalHead<T> head_;
-  std::vector<Layer> layers_;
-  Matrix wc_;
+  std::vector<T, Eigen::aligned_allocator<T>> owned_;  // widened weights, when the model owns them
+  const T* weights_ = nullptr;                          // owned_, caller memory or the blob's bytes
+  std::vector<Layer> layers_;                           // views into weights_
+  std::size_t wc_offset_ = 0;                           // first element of Wc
 };
 
 /// Frame-by-frame inference of one track: one KV cache per layer.
@@ -241,15 +437,8 @@ class TemporalStream {
   /// holds the same frames, so the first layer's append refuses before any
   /// cache changes).
   const Vector& push(const T* frame) {
-    const TemporalModel<T>& m = *model_;
-    x_ = Eigen::Map<const Vector>(frame, static_cast<Eigen::Index>(m.input_dim()));
-    for (std::size_t l = 0; l < caches_.size(); ++l) {
-      const auto& layer = m.layers_[l];
-      TemporalModel<T>::project_qkv(x_.data(), layer, scratch_, q_.data(), k_.data(), v_.data());
-      m.head().step(q_, k_, v_, caches_[l], a_, ws_);
-      TemporalModel<T>::residual(a_.data(), layer.wo, scratch_, x_.data());
-    }
-    TemporalModel<T>::project(x_.data(), m.wc_, scratch_, logits_.data());
+    x_ = Eigen::Map<const Vector>(frame, static_cast<Eigen::Index>(model_->input_dim()));
+    model_->step_frame(x_.data(), caches_.data(), q_, k_, v_, a_, scratch_.data(), ws_, logits_.data());
     return logits_;
   }
   /// `push` of an Eigen vector; throws `Errc::shape_mismatch` for a wrong size.

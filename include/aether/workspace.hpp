@@ -3,6 +3,7 @@
 /// `Workspace<T>`: the scratch memory of one attention call, reusable across
 /// calls so that steady-state prefill and decode allocate nothing.
 
+#include <aether/arena.hpp>
 #include <aether/fast_grnn_gate.hpp>
 #include <aether/sparse_pattern.hpp>
 
@@ -23,13 +24,23 @@ namespace aether {
 template <class T>
 class Workspace {
  public:
+  using Buffer = std::vector<T, ArenaAllocator<T>>;
+
+  Workspace() = default;
+  /// Buffers from `arena` (node profile; the candidate lists still use the heap).
+  explicit Workspace(Arena* arena)
+      : scores(ArenaAllocator<T>(arena)),
+        landmark_keys(ArenaAllocator<T>(arena)),
+        landmark_values(ArenaAllocator<T>(arena)),
+        keys_t(ArenaAllocator<T>(arena)) {}
+
   Candidates candidates;  ///< candidate lists of the current query
   /// Aligned score rows (`detail::kMaxRows * pitch` values).
-  std::vector<T, Eigen::aligned_allocator<T>> scores;
+  Buffer scores;
   /// Landmark means `(blocks, kv_heads, dim)` computed by a prefill call.
-  std::vector<T, Eigen::aligned_allocator<T>> landmark_keys, landmark_values;
+  Buffer landmark_keys, landmark_values;
   /// Keys of a prefill call, transposed: `(kv_heads * dim) x seq`, row-major.
-  std::vector<T, Eigen::aligned_allocator<T>> keys_t;
+  Buffer keys_t;
   /// Scratch of the other threads of a parallel (OpenMP) prefill; this
   /// workspace serves the first thread. Grown once, then reused.
   std::vector<Workspace> helpers;

@@ -103,12 +103,14 @@ inline void write_bytes_atomic(const std::filesystem::path& path, const std::uin
   // Unpredictable suffix; the exclusive open below makes collisions harmless.
   std::uint64_t salt = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
                        static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(data));
+#if AETHER_EXCEPTIONS
   try {
     std::random_device rd;
     salt ^= (std::uint64_t{rd()} << 32) ^ rd();
   } catch (const std::exception&) {
     // No entropy source: the clock and address above still differ between calls.
   }
+#endif  // without exceptions (no file system there anyway): the clock and address only
   std::filesystem::path tmp;
   std::FILE* f = nullptr;
   for (int attempt = 0; attempt < 16 && f == nullptr; ++attempt) {

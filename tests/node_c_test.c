@@ -1,0 +1,108 @@
+/* The node's C ABI from C99 (compiled as C, -std=c99 -pedantic): every call
+ * and status code, both modes. The implementation TU (node_c_impl.cpp) is
+ * built without exceptions and RTTI. Exit status 0 when every check passes. */
+#include <aether/c/aether.h>
+#include <aether/c/ruv_temporal.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const unsigned char* node_test_blob(size_t* len, int fp16);
+
+static int failures = 0;
+#define CHECK(cond)                                                    \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                      \
+    }                                                                  \
+  } while (0)
+
+static void frame_of(int t, float* f) {
+  int i;
+  for (i = 0; i < 16; ++i) f[i] = (float)sin(0.3 * (t * 16 + i));
+}
+
+int main(void) {
+  size_t len = 0, need = 0;
+  const unsigned char* blob = node_test_blob(&len, 0);
+  unsigned char* bad = (unsigned char*)malloc(len + 1);
+  aether_node_config ring = {16, 8, 4, AETHER_MODE_RING, 0, AETHER_CACHE_F32};
+  aether_node_config stream = {16, 0, 4, AETHER_MODE_STREAM, 32, AETHER_CACHE_F16};
+  aether_node_config cfg;
+  aether_node* node = NULL;
+  aether_node* other = NULL;
+  ruv_temporal_ctx_t* ctx = NULL;
+  float frame[16], logits[4], first[4];
+  void* memory;
+  int t;
+
+  CHECK(aether_node_self_test() == AETHER_OK);
+  CHECK(ruv_temporal_kernel_self_test() == ESP_OK);
+
+  /* Ring mode in caller memory. */
+  CHECK(aether_node_memory_needed(blob, len, &ring, &need) == AETHER_OK && need > 0);
+  memory = malloc(need);
+  CHECK(aether_node_init(blob, len, &ring, memory, need - 1, &node) == AETHER_ERR_NO_MEMORY && node == NULL);
+  CHECK(aether_node_init(blob, len, &ring, memory, need, &node) == AETHER_OK && node != NULL);
+  CHECK(aether_node_classify(node, logits, 4) == AETHER_ERR_INVALID_STATE);
+  for (t = 0; t < 20; ++t) {
+    frame_of(t, frame);
+    CHECK(aether_node_push(node, frame, NULL) == AETHER_OK);
+  }
+  CHECK(aether_node_classify(node, logits, 3) == AETHER_ERR_INVALID_ARGUMENT);
+  CHECK(aether_node_classify(node, first, 4) == AETHER_OK);
+  CHECK(aether_node_push(node, NULL, NULL) == AETHER_ERR_INVALID_ARGUMENT);
+  /* Refused inits (another node) leave this one as it was. */
+  memcpy(bad, blob, len);
+  CHECK(aether_node_init(bad, len - 1, &ring, NULL, 0, &other) == AETHER_ERR_TRUNCATED);
+  bad[len] = 0;
+  CHECK(aether_node_init(bad, len + 1, &ring, NULL, 0, &other) == AETHER_ERR_TRAILING_BYTES);
+  bad[200] ^= 0x10;
+  CHECK(aether_node_init(bad, len, &ring, NULL, 0, &other) == AETHER_ERR_CHECKSUM);
+  bad[200] ^= 0x10;
+  bad[4] = 9;
+  CHECK(aether_node_init(bad, len, &ring, NULL, 0, &other) == AETHER_ERR_UNSUPPORTED_VERSION);
+  CHECK(ruv_temporal_init(bad, len, 16, 8, 4, &ctx) == ESP_ERR_INVALID_VERSION && ctx == NULL);
+  CHECK(aether_node_init(NULL, len, &ring, NULL, 0, &other) == AETHER_ERR_INVALID_ARGUMENT);
+  cfg = ring;
+  cfg.input_dim = 8;
+  CHECK(aether_node_init(blob, len, &cfg, NULL, 0, &other) == AETHER_ERR_INVALID_ARGUMENT);
+  cfg = ring;
+  cfg.window_len = 0;
+  CHECK(aether_node_init(blob, len, &cfg, NULL, 0, &other) == AETHER_ERR_INVALID_ARGUMENT);
+  CHECK(other == NULL);
+  CHECK(aether_node_classify(node, logits, 4) == AETHER_OK && memcmp(logits, first, sizeof logits) == 0);
+  CHECK(aether_node_reset(node) == AETHER_OK);
+  CHECK(aether_node_classify(node, logits, 4) == AETHER_ERR_INVALID_STATE);
+  aether_node_destroy(node);
+  free(memory);
+
+  /* Stream mode, fp16 cache, heap memory; pushes past the capacity evict. */
+  node = NULL;
+  CHECK(aether_node_init(blob, len, &stream, NULL, 0, &node) == AETHER_OK);
+  for (t = 0; t < 100; ++t) {
+    frame_of(t, frame);
+    CHECK(aether_node_push(node, frame, logits) == AETHER_OK);
+    CHECK(isfinite(logits[0]) && isfinite(logits[3]));
+  }
+  CHECK(aether_node_classify(node, first, 4) == AETHER_OK && memcmp(logits, first, sizeof logits) == 0);
+  aether_node_destroy(node);
+  aether_node_destroy(NULL);
+
+  /* The firmware's names. */
+  CHECK(ruv_temporal_init(blob, len, 16, 8, 4, &ctx) == ESP_OK && ctx != NULL);
+  CHECK(ruv_temporal_classify(ctx, logits, 4) == ESP_ERR_INVALID_STATE);
+  frame_of(0, frame);
+  CHECK(ruv_temporal_push(ctx, frame) == ESP_OK);
+  CHECK(ruv_temporal_classify(ctx, logits, 5) == ESP_ERR_INVALID_ARG);
+  CHECK(ruv_temporal_classify(ctx, logits, 4) == ESP_OK);
+  ruv_temporal_destroy(ctx);
+  ruv_temporal_destroy(NULL);
+
+  free(bad);
+  printf("node_c_test: %d failure(s)\n", failures);
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,368 @@
+// The sensor node (aether/node.hpp) through its C ABI (aether/c/aether.h) and
+// the ruv_temporal compatibility layer: results against the host library,
+// weights in place, caller memory, and every error code and path.
+#define AETHER_C_IMPLEMENTATION
+#include <aether/c/ruv_temporal.h>
+
+#include <aether/node.hpp>
+#include <aether/rvne.hpp>
+#include <aether/temporal_model.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+namespace rvne = aether::rvne;
+using Model = aether::TemporalModel<float>;
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes default_blob(rvne::Dtype dtype = rvne::Dtype::f32) {
+  return rvne::serialize(rvne::init_random(rvne::Header::aether_default(dtype)));
+}
+
+/// `n` frames of 16 values, deterministic.
+Model::Matrix frames(std::size_t n, std::size_t d = 16) {
+  Model::Matrix x(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = std::sin(0.37f * static_cast<float>(i)) * 0.8f;
+  return x;
+}
+
+aether_node_config ring_config(std::uint32_t window = 8) { return {16, window, 4, AETHER_MODE_RING, 0, AETHER_CACHE_F32}; }
+aether_node_config stream_config(std::uint32_t capacity = 32, std::uint32_t dtype = AETHER_CACHE_F32) {
+  return {16, 0, 4, AETHER_MODE_STREAM, capacity, dtype};
+}
+
+/// Node over `blob` (heap memory); fails the test if init refuses.
+struct NodeHandle {
+  aether_node* node = nullptr;
+  NodeHandle(const std::uint8_t* blob, std::size_t len, const aether_node_config& cfg) {
+    EXPECT_EQ(aether_node_init(blob, len, &cfg, nullptr, 0, &node), AETHER_OK);
+  }
+  ~NodeHandle() { aether_node_destroy(node); }
+};
+
+void store_u32(std::uint8_t* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+/// Rewrites the trailing CRC so that only the intended rule fails.
+Bytes with_crc(Bytes b) {
+  store_u32(b.data() + b.size() - 4, rvne::crc32(b.data(), b.size() - 4));
+  return b;
+}
+
+/// The hostile blobs of tests/rvne_test.cpp's classes, each with its aether
+/// status and ESP-IDF code.
+struct Hostile {
+  const char* name;
+  Bytes bytes;
+  aether_status status;
+  esp_err_t esp;
+};
+std::vector<Hostile> hostile_blobs() {
+  const Bytes good = default_blob();
+  std::vector<Hostile> out;
+  Bytes b = good;
+  b.pop_back();
+  out.push_back({"truncated", b, AETHER_ERR_TRUNCATED, ESP_ERR_INVALID_SIZE});
+  out.push_back({"header only", Bytes(good.begin(), good.begin() + 20), AETHER_ERR_TRUNCATED, ESP_ERR_INVALID_SIZE});
+  b = good;
+  b.push_back(0);
+  out.push_back({"trailing byte", b, AETHER_ERR_TRAILING_BYTES, ESP_ERR_INVALID_SIZE});
+  b = good;
+  b[0] = 'X';
+  out.push_back({"bad magic", b, AETHER_ERR_BAD_MAGIC, ESP_ERR_INVALID_ARG});
+  b = good;
+  b[4] = 2;
+  out.push_back({"version 2", with_crc(b), AETHER_ERR_UNSUPPORTED_VERSION, ESP_ERR_INVALID_VERSION});
+  b = good;
+  b[6] = 0x02;
+  out.push_back({"unknown flag", with_crc(b), AETHER_ERR_UNSUPPORTED_FLAGS, ESP_ERR_INVALID_ARG});
+  b = good;
+  b[100] ^= 0x01;
+  out.push_back({"crc", b, AETHER_ERR_CHECKSUM, ESP_ERR_INVALID_CRC});
+  b = good;
+  store_u32(b.data() + 0x14, 0xFFFFFFF0u);
+  out.push_back({"weights_len overflow", with_crc(b), AETHER_ERR_TRUNCATED, ESP_ERR_INVALID_SIZE});
+  b = good;
+  b[0x08] = 0;  // input_dim 0
+  out.push_back({"zero input_dim", with_crc(b), AETHER_ERR_INVALID_HEADER, ESP_ERR_INVALID_ARG});
+  b = good;
+  b[0x12] = 5;  // 5 classes, weights of 4
+  out.push_back({"layout mismatch", with_crc(b), AETHER_ERR_LAYOUT_MISMATCH, ESP_ERR_INVALID_ARG});
+  return out;
+}
+
+}  // namespace
+
+TEST(Node, SelfTestPasses) {
+  EXPECT_EQ(aether_node_self_test(), AETHER_OK);
+  EXPECT_EQ(ruv_temporal_kernel_self_test(), ESP_OK);
+}
+
+TEST(Node, RingClassifyIsForwardOverTheRingOldestFirst) {
+  const Bytes blob = default_blob();
+  const Model model(rvne::parse(blob));
+  const auto x = frames(21);
+  NodeHandle h(blob.data(), blob.size(), ring_config(8));
+  float logits[4];
+  EXPECT_EQ(aether_node_classify(h.node, logits, 4), AETHER_ERR_INVALID_STATE);
+  for (std::size_t i = 0; i < 21; ++i) {
+    ASSERT_EQ(aether_node_push(h.node, x.row(static_cast<Eigen::Index>(i)).data(), nullptr), AETHER_OK);
+    ASSERT_EQ(aether_node_classify(h.node, logits, 4), AETHER_OK);
+    const std::size_t n = std::min<std::size_t>(i + 1, 8);
+    const auto want = model.forward(x.middleRows(static_cast<Eigen::Index>(i + 1 - n), static_cast<Eigen::Index>(n)),
+                                    aether::Pool::mean);
+    for (int c = 0; c < 4; ++c) ASSERT_EQ(logits[c], want[c]) << "after frame " << i << ", class " << c;
+  }
+  ASSERT_EQ(aether_node_reset(h.node), AETHER_OK);
+  EXPECT_EQ(aether_node_classify(h.node, logits, 4), AETHER_ERR_INVALID_STATE);
+}
+
+TEST(Node, StreamPushEqualsTemporalStreamWithSlidingWindow) {
+  const Bytes blob = default_blob();
+  const Model model(rvne::parse(blob));
+  auto stream = model.make_stream(32, aether::Eviction::sliding_window);
+  const auto x = frames(100);
+  NodeHandle h(blob.data(), blob.size(), stream_config(32));
+  float logits[4], again[4];
+  EXPECT_EQ(aether_node_classify(h.node, logits, 4), AETHER_ERR_INVALID_STATE);
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    ASSERT_EQ(aether_node_push(h.node, x.row(i).data(), logits), AETHER_OK);
+    const auto& want = stream.push(x.row(i).data());
+    for (int c = 0; c < 4; ++c) ASSERT_EQ(logits[c], want[c]) << "frame " << i;
+    ASSERT_EQ(aether_node_classify(h.node, again, 4), AETHER_OK);
+    EXPECT_EQ(std::memcmp(logits, again, sizeof logits), 0);
+  }
+  // Before eviction a stream equals the prefill with Pool::last (MODEL.md).
+  ASSERT_EQ(aether_node_reset(h.node), AETHER_OK);
+  for (Eigen::Index i = 0; i < 20; ++i) ASSERT_EQ(aether_node_push(h.node, x.row(i).data(), logits), AETHER_OK);
+  const auto want = model.forward(x.topRows(20), aether::Pool::last);
+  for (int c = 0; c < 4; ++c) EXPECT_EQ(logits[c], want[c]);
+}
+
+TEST(Node, Fp16CacheStaysCloseToFp32) {
+  const Bytes blob = default_blob();
+  const auto x = frames(80);
+  NodeHandle a(blob.data(), blob.size(), stream_config(32, AETHER_CACHE_F32));
+  NodeHandle b(blob.data(), blob.size(), stream_config(32, AETHER_CACHE_F16));
+  float la[4], lb[4];
+  double worst = 0;
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    ASSERT_EQ(aether_node_push(a.node, x.row(i).data(), la), AETHER_OK);
+    ASSERT_EQ(aether_node_push(b.node, x.row(i).data(), lb), AETHER_OK);
+    for (int c = 0; c < 4; ++c) worst = std::max(worst, std::abs(double(la[c]) - lb[c]) / std::max(1.0, std::abs(double(la[c]))));
+  }
+  EXPECT_LT(worst, 1e-2);  // keys/values rounded to half: ~1e-3 relative
+  EXPECT_GT(worst, 0.0);   // and it really is another storage
+}
+
+TEST(Node, Fp32WeightsAreReadInPlaceUnalignedOnesAreCopied) {
+  const Bytes blob = default_blob();
+  // Aligned copy of the blob (std::vector's buffer is malloc-aligned; weights start at +24).
+  aether::Node* node = nullptr;
+  aether::NodeConfig cfg;
+  cfg.input_dim = 16;
+  cfg.n_classes = 4;
+  cfg.window_len = 8;
+  ASSERT_EQ(aether::Node::create(blob.data(), blob.size(), cfg, nullptr, 0, &node), aether::Errc::ok);
+  EXPECT_EQ(static_cast<const void*>(node->model().weights()), static_cast<const void*>(blob.data() + 24));
+  // The same bytes at an odd address: widened into the node's memory.
+  Bytes shifted(blob.size() + 1);
+  std::memcpy(shifted.data() + 1, blob.data(), blob.size());
+  aether::Node* copy = nullptr;
+  ASSERT_EQ(aether::Node::create(shifted.data() + 1, blob.size(), cfg, nullptr, 0, &copy), aether::Errc::ok);
+  const auto* w = reinterpret_cast<const std::uint8_t*>(copy->model().weights());
+  EXPECT_TRUE(w < shifted.data() || w >= shifted.data() + shifted.size());
+  const auto x = frames(8);
+  float l1[4], l2[4];
+  for (Eigen::Index i = 0; i < 8; ++i) {
+    ASSERT_EQ(node->push(x.row(i).data(), nullptr), aether::Errc::ok);
+    ASSERT_EQ(copy->push(x.row(i).data(), nullptr), aether::Errc::ok);
+  }
+  ASSERT_EQ(node->classify(l1, 4), aether::Errc::ok);
+  ASSERT_EQ(copy->classify(l2, 4), aether::Errc::ok);
+  EXPECT_EQ(std::memcmp(l1, l2, sizeof l1), 0);
+  // Needed memory: the copy needs the widened weights on top.
+  rvne::BlobView v1 = rvne::parse_view(blob.data(), blob.size());
+  rvne::BlobView v2 = rvne::parse_view(shifted.data() + 1, blob.size());
+  EXPECT_EQ(aether::Node::memory_needed(v2, cfg) - aether::Node::memory_needed(v1, cfg), 41216u);
+  aether::Node::destroy(node);
+  aether::Node::destroy(copy);
+}
+
+TEST(Node, Fp16BlobIsWidenedOnceAndMatchesTheHostModel) {
+  const Bytes blob = default_blob(rvne::Dtype::f16);
+  const Model model(rvne::parse(blob));
+  const auto x = frames(6);
+  NodeHandle h(blob.data(), blob.size(), ring_config(8));
+  for (Eigen::Index i = 0; i < 6; ++i) ASSERT_EQ(aether_node_push(h.node, x.row(i).data(), nullptr), AETHER_OK);
+  float logits[4];
+  ASSERT_EQ(aether_node_classify(h.node, logits, 4), AETHER_OK);
+  const auto want = model.forward(x, aether::Pool::mean);
+  for (int c = 0; c < 4; ++c) EXPECT_EQ(logits[c], want[c]);
+}
+
+TEST(Node, CallerMemoryIsExactlyMemoryNeeded) {
+  const Bytes blob = default_blob();
+  const auto x = frames(40);
+  for (const aether_node_config& cfg : {ring_config(64), ring_config(1), stream_config(128), stream_config(128, AETHER_CACHE_F16),
+                                       stream_config(2), stream_config(100, AETHER_CACHE_F16)}) {
+    std::size_t need = 0;
+    ASSERT_EQ(aether_node_memory_needed(blob.data(), blob.size(), &cfg, &need), AETHER_OK);
+    // Aligned buffer: every byte but the alignment slack is used.
+    std::vector<std::uint8_t, Eigen::aligned_allocator<std::uint8_t>> mem(need + 64);
+    aether_node* node = nullptr;
+    EXPECT_EQ(aether_node_init(blob.data(), blob.size(), &cfg, mem.data(), need - 1, &node), AETHER_ERR_NO_MEMORY);
+    EXPECT_EQ(node, nullptr);
+    ASSERT_EQ(aether_node_init(blob.data(), blob.size(), &cfg, mem.data(), need, &node), AETHER_OK);
+    EXPECT_EQ(static_cast<void*>(node), static_cast<void*>(mem.data()));
+    EXPECT_EQ(reinterpret_cast<aether::Node*>(node)->memory_used(), need - aether::Arena::slack())
+        << "mode " << cfg.mode << " capacity " << cfg.capacity << " window " << cfg.window_len;
+    float logits[4];
+    for (Eigen::Index i = 0; i < x.rows(); ++i) ASSERT_EQ(aether_node_push(node, x.row(i).data(), logits), AETHER_OK);
+    EXPECT_EQ(aether_node_classify(node, logits, 4), AETHER_OK);
+    aether_node_destroy(node);
+    // Any alignment: the same size works at an odd address.
+    ASSERT_EQ(aether_node_init(blob.data(), blob.size(), &cfg, mem.data() + 3, need, &node), AETHER_OK);
+    EXPECT_LE(reinterpret_cast<aether::Node*>(node)->memory_used(), need);
+    aether_node_destroy(node);
+  }
+}
+
+TEST(Node, StreamingRamForTheDefaultModelFitsTheBudget) {
+  const Bytes blob = default_blob();
+  std::size_t f16 = 0, f32 = 0, ring = 0;
+  const aether_node_config c16 = stream_config(128, AETHER_CACHE_F16), c32 = stream_config(128), r = ring_config(64);
+  ASSERT_EQ(aether_node_memory_needed(blob.data(), blob.size(), &c16, &f16), AETHER_OK);
+  ASSERT_EQ(aether_node_memory_needed(blob.data(), blob.size(), &c32, &f32), AETHER_OK);
+  ASSERT_EQ(aether_node_memory_needed(blob.data(), blob.size(), &r, &ring), AETHER_OK);
+  std::printf("node memory: stream capacity 128 fp16 %zu B, fp32 %zu B; ring window 64 %zu B\n", f16, f32, ring);
+  // The budget is the target's (16-byte arena alignment, as on Cortex-M4
+  // and SSE2); wider SIMD builds pad every piece to 64 bytes and widen the
+  // score rows, which adds well under 4 KiB.
+  EXPECT_LE(f16, aether::detail::kArenaAlign == 16 ? 64u * 1024u : 68u * 1024u);
+  EXPECT_LT(f16, f32);
+}
+
+TEST(Node, EveryInitCode) {
+  const Bytes blob = default_blob();
+  const aether_node_config ok = ring_config();
+  aether_node* node = nullptr;
+  auto init = [&](const std::uint8_t* b, std::size_t n, const aether_node_config* c) {
+    return aether_node_init(b, n, c, nullptr, 0, &node);
+  };
+  EXPECT_EQ(init(nullptr, blob.size(), &ok), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(init(blob.data(), 0, &ok), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(init(blob.data(), blob.size(), nullptr), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(aether_node_init(blob.data(), blob.size(), &ok, nullptr, 0, nullptr), AETHER_ERR_INVALID_ARGUMENT);
+  auto with = [&](auto edit) {
+    aether_node_config c = ok;
+    edit(c);
+    return init(blob.data(), blob.size(), &c);
+  };
+  EXPECT_EQ(with([](auto& c) { c.input_dim = 0; }), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(with([](auto& c) { c.input_dim = 15; }), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(with([](auto& c) { c.n_classes = 0; }), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(with([](auto& c) { c.n_classes = 5; }), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(with([](auto& c) { c.window_len = 0; }), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(with([](auto& c) { c.mode = 2; }), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(with([](auto& c) { c.cache_dtype = 7; }), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(with([](auto& c) { c.mode = AETHER_MODE_STREAM; c.capacity = 0; }), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(with([](auto& c) { c.mode = AETHER_MODE_STREAM; c.capacity = 1; }), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(node, nullptr);
+  for (const Hostile& h : hostile_blobs()) {
+    EXPECT_EQ(init(h.bytes.data(), h.bytes.size(), &ok), h.status) << h.name;
+    std::size_t need = 1;
+    EXPECT_EQ(aether_node_memory_needed(h.bytes.data(), h.bytes.size(), &ok, &need), h.status) << h.name;
+    EXPECT_EQ(need, 1u) << h.name;
+  }
+  EXPECT_EQ(node, nullptr);
+  std::size_t need = 0;
+  EXPECT_EQ(aether_node_memory_needed(blob.data(), blob.size(), &ok, nullptr), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(aether_node_memory_needed(blob.data(), blob.size(), nullptr, &need), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(aether_status_name(AETHER_ERR_CHECKSUM), "checksum_mismatch");
+  EXPECT_STREQ(aether_status_name(-5), "unknown");
+}
+
+TEST(Node, RefusedCallsLeaveTheNodeUsable) {
+  const Bytes blob = default_blob();
+  const auto x = frames(10);
+  for (const aether_node_config& cfg : {ring_config(4), stream_config(16)}) {
+    NodeHandle h(blob.data(), blob.size(), cfg), fresh(blob.data(), blob.size(), cfg);
+    float logits[4], want[4];
+    for (Eigen::Index i = 0; i < 10; ++i) {
+      ASSERT_EQ(aether_node_push(h.node, nullptr, logits), AETHER_ERR_INVALID_ARGUMENT);
+      ASSERT_EQ(aether_node_classify(h.node, logits, 3), AETHER_ERR_INVALID_ARGUMENT);
+      ASSERT_EQ(aether_node_classify(h.node, nullptr, 4), AETHER_ERR_INVALID_ARGUMENT);
+      for (const Hostile& bad : hostile_blobs()) {  // another init failing does not touch this node
+        aether_node* other = nullptr;
+        ASSERT_EQ(aether_node_init(bad.bytes.data(), bad.bytes.size(), &cfg, nullptr, 0, &other), bad.status);
+      }
+      ASSERT_EQ(aether_node_push(h.node, x.row(i).data(), logits), AETHER_OK);
+      ASSERT_EQ(aether_node_push(fresh.node, x.row(i).data(), want), AETHER_OK);
+    }
+    ASSERT_EQ(aether_node_classify(h.node, logits, 4), AETHER_OK);
+    ASSERT_EQ(aether_node_classify(fresh.node, want, 4), AETHER_OK);
+    EXPECT_EQ(std::memcmp(logits, want, sizeof logits), 0) << "mode " << cfg.mode;
+  }
+  float logits[4];
+  EXPECT_EQ(aether_node_push(nullptr, logits, logits), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(aether_node_classify(nullptr, logits, 4), AETHER_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(aether_node_reset(nullptr), AETHER_ERR_INVALID_ARGUMENT);
+  aether_node_destroy(nullptr);
+}
+
+TEST(RuvTemporal, FirmwareCallsAndCodes) {
+  const Bytes blob = default_blob();
+  const Model model(rvne::parse(blob));
+  ruv_temporal_ctx_t* ctx = nullptr;
+  EXPECT_EQ(ruv_temporal_init(nullptr, blob.size(), 16, 8, 4, &ctx), ESP_ERR_INVALID_ARG);
+  EXPECT_EQ(ruv_temporal_init(blob.data(), 0, 16, 8, 4, &ctx), ESP_ERR_INVALID_ARG);
+  EXPECT_EQ(ruv_temporal_init(blob.data(), blob.size(), 16, 8, 4, nullptr), ESP_ERR_INVALID_ARG);
+  EXPECT_EQ(ruv_temporal_init(blob.data(), blob.size(), 0, 8, 4, &ctx), ESP_ERR_INVALID_ARG);
+  EXPECT_EQ(ruv_temporal_init(blob.data(), blob.size(), 16, 0, 4, &ctx), ESP_ERR_INVALID_ARG);
+  EXPECT_EQ(ruv_temporal_init(blob.data(), blob.size(), 16, 8, 0, &ctx), ESP_ERR_INVALID_ARG);
+  EXPECT_EQ(ruv_temporal_init(blob.data(), blob.size(), 12, 8, 4, &ctx), ESP_ERR_INVALID_ARG);
+  EXPECT_EQ(ruv_temporal_init(blob.data(), blob.size(), 16, 8, 3, &ctx), ESP_ERR_INVALID_ARG);
+  for (const Hostile& h : hostile_blobs()) {
+    EXPECT_EQ(ruv_temporal_init(h.bytes.data(), h.bytes.size(), 16, 8, 4, &ctx), h.esp) << h.name;
+  }
+  EXPECT_EQ(ctx, nullptr);
+  ASSERT_EQ(ruv_temporal_init(blob.data(), blob.size(), 16, 8, 4, &ctx), ESP_OK);
+  float logits[4];
+  EXPECT_EQ(ruv_temporal_classify(ctx, logits, 4), ESP_ERR_INVALID_STATE);
+  EXPECT_EQ(ruv_temporal_push(ctx, nullptr), ESP_ERR_INVALID_ARG);
+  EXPECT_EQ(ruv_temporal_push(nullptr, logits), ESP_ERR_INVALID_ARG);
+  const auto x = frames(12);
+  for (Eigen::Index i = 0; i < 12; ++i) ASSERT_EQ(ruv_temporal_push(ctx, x.row(i).data()), ESP_OK);
+  EXPECT_EQ(ruv_temporal_classify(ctx, logits, 3), ESP_ERR_INVALID_ARG);
+  EXPECT_EQ(ruv_temporal_classify(ctx, nullptr, 4), ESP_ERR_INVALID_ARG);
+  EXPECT_EQ(ruv_temporal_classify(nullptr, logits, 4), ESP_ERR_INVALID_ARG);
+  ASSERT_EQ(ruv_temporal_classify(ctx, logits, 4), ESP_OK);
+  const auto want = model.forward(x.bottomRows(8), aether::Pool::mean);
+  for (int c = 0; c < 4; ++c) EXPECT_EQ(logits[c], want[c]);
+  ruv_temporal_destroy(ctx);
+  ruv_temporal_destroy(nullptr);
+  EXPECT_EQ(ruv_temporal_kernel_self_test(), ESP_OK);
+  // Every status maps to the documented code.
+  EXPECT_EQ(ruv_temporal_esp_err(AETHER_ERR_NO_MEMORY), ESP_ERR_NO_MEM);
+  EXPECT_EQ(ruv_temporal_esp_err(AETHER_ERR_CHECK_FAILED), ESP_FAIL);
+  EXPECT_EQ(ESP_ERR_INVALID_VERSION, 0x10A);
+  EXPECT_EQ(ESP_ERR_INVALID_CRC, 0x109);
+}
+
+TEST(RuvTemporal, CallerMemoryTooSmallIsNoMem) {
+  const Bytes blob = default_blob();
+  const aether_node_config cfg = ring_config();
+  std::size_t need = 0;
+  ASSERT_EQ(aether_node_memory_needed(blob.data(), blob.size(), &cfg, &need), AETHER_OK);
+  std::vector<std::uint8_t> mem(need);
+  aether_node* node = nullptr;
+  EXPECT_EQ(ruv_temporal_esp_err(aether_node_init(blob.data(), blob.size(), &cfg, mem.data(), need / 2, &node)),
+            ESP_ERR_NO_MEM);
+}
