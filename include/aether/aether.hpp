@@ -16,10 +16,14 @@
 /// - temporal_head.hpp    `TemporalHeadConfig`, `TemporalHead<T>`
 /// - temporal_model.hpp   `TemporalModel<T>`, `TemporalStream<T>` (a blob end to end)
 /// - stream_pool.hpp      `StreamPool<T>` (many streams, one frame each per call)
+/// - node.hpp             `Node`, `NodeConfig` (the sensor node: ring or stream, Errc, caller memory)
+/// - arena.hpp            `Arena`, `ArenaAllocator<T>` (caller-supplied memory)
 /// - half.hpp             fp16 <-> float conversion (round-to-nearest-even)
 /// - rvne.hpp             `rvne::Header`, `rvne::Blob`, `rvne::parse`, ... (umbrella of rvne/:
 ///                        format, crc32, codec, layout, init, file)
+/// The C ABI (`aether/c/aether.h`, `aether/c/ruv_temporal.h`) is not included here.
 
+#include <aether/arena.hpp>
 #include <aether/dense_attention.hpp>
 #include <aether/error.hpp>
 #include <aether/fast_grnn_gate.hpp>
@@ -27,6 +31,7 @@
 #include <aether/gate_state.hpp>
 #include <aether/half.hpp>
 #include <aether/kv_cache.hpp>
+#include <aether/node.hpp>
 #include <aether/rvne.hpp>
 #include <aether/sparse_attention.hpp>
 #include <aether/sparse_pattern.hpp>
