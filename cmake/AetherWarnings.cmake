@@ -8,8 +8,13 @@ function(aether_private_options target)
       target_compile_options(${target} PRIVATE -march=native)
       # GCC 12 reports false -Wmaybe-uninitialized positives from inside its
       # own AVX-512 intrinsic headers (reached through Eigen); not our code.
+      # Those headers also make "undefined" vectors by self-initialisation
+      # (`__m512 __Y = __Y;` in _mm512_undefined_ps), which -Wall's
+      # -Winit-self turns into 20 -Wuninitialized warnings via Eigen's packet
+      # exp/max; -Wno-init-self exempts only that idiom (a variable read
+      # before any assignment still warns).
       if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-        target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized)
+        target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized -Wno-init-self)
       endif()
     endif()
     if(AETHER_SANITIZE)

@@ -228,6 +228,31 @@ TEST(TemporalStream, FullWithoutPolicyRefusesAndStaysUnchanged) {
   EXPECT_EQ(0, std::memcmp(again.data(), before.data(), sizeof(float) * 4));
 }
 
+TEST(TemporalStream, AcceptsFrameIsFalseExactlyWhenPushRefuses) {
+  const TemporalModel<float> model(aether::rvne::init_random(aether::rvne::Header::aether_default()));
+  const Matrix x = random_frames(6, 16, 8);
+  auto bounded = model.make_stream(3);
+  for (Eigen::Index t = 0; t < 3; ++t) {
+    EXPECT_TRUE(bounded.accepts_frame()) << "t=" << t;
+    bounded.push(x.row(t).transpose());
+  }
+  EXPECT_FALSE(bounded.accepts_frame());
+  EXPECT_EQ(error_code_of([&] { bounded.push(x.row(3).transpose()); }), Errc::cache_full);
+  bounded.reset();
+  EXPECT_TRUE(bounded.accepts_frame());
+  // With eviction a full stream still takes frames.
+  for (const auto policy : {aether::Eviction::sliding_window, aether::Eviction::heavy_hitter}) {
+    auto evicting = model.make_stream(40, policy);
+    const Matrix y = random_frames(40, 16, 9);
+    for (Eigen::Index t = 0; t < 40; ++t) evicting.push(y.row(t).transpose());
+    EXPECT_EQ(evicting.size(), 40u);  // full
+    EXPECT_TRUE(evicting.accepts_frame());
+    EXPECT_EQ(error_code_of([&] { evicting.push(x.row(0).transpose()); }), Errc::ok);  // evicts
+    EXPECT_EQ(evicting.pushed(), 41u);
+    EXPECT_TRUE(evicting.accepts_frame());
+  }
+}
+
 TEST(TemporalStream, SlidingWindowRunsForeverInBoundedMemory) {
   const TemporalModel<float> model(aether::rvne::init_random(aether::rvne::Header::aether_default()));
   const Matrix x = random_frames(300, 16, 6);

@@ -138,6 +138,12 @@ class KvCache {
   std::size_t dim() const noexcept { return dim_; }
   std::size_t block_size() const noexcept { return block_size_; }
   bool full() const noexcept { return size_ == capacity_; }
+  /// Whether `rows` more tokens can be appended now: always with an eviction
+  /// policy, else while they fit in the free slots (`append` refuses
+  /// otherwise with `Errc::cache_full`).
+  bool accepts(std::size_t rows = 1) const noexcept {
+    return policy_.kind != Eviction::none || rows <= capacity_ - size_;
+  }
   bool empty() const noexcept { return size_ == 0; }
   /// Number of complete blocks, i.e. landmark means available.
   std::size_t complete_blocks() const noexcept { return size_ / block_size_; }
@@ -234,7 +240,7 @@ class KvCache {
                                              std::to_string(rows) + ", " + std::to_string(kv_heads_) + ", " +
                                              std::to_string(dim_) + ") each");
     }
-    if (policy_.kind == Eviction::none && rows > capacity_ - size_) {
+    if (!accepts(rows)) {
       detail::fail(Errc::cache_full, "KvCache holds " + std::to_string(size_) + " of " + std::to_string(capacity_) +
                                          " tokens; cannot append " + std::to_string(rows));
     }

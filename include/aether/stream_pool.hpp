@@ -90,7 +90,7 @@ class StreamPool {
       check_open("StreamPool::push", id);
       if (seen[id]) detail::fail(Errc::invalid_argument, "StreamPool::push: stream " + std::to_string(id) + " twice");
       seen[id] = true;
-      if (eviction_ == Eviction::none && streams_[id]->size() == capacity_) {
+      if (!streams_[id]->accepts_frame()) {
         detail::fail(Errc::cache_full, "StreamPool::push: stream " + std::to_string(id) + " holds " +
                                            std::to_string(capacity_) + " frames (its capacity)");
       }

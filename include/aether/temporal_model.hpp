@@ -424,6 +424,9 @@ class TemporalStream {
   /// Frames currently held (equal in every layer).
   std::size_t size() const noexcept { return caches_.front().size(); }
   std::size_t capacity() const noexcept { return caches_.front().capacity(); }
+  /// Whether `push` takes a frame now: false only when the stream is full
+  /// and has no eviction policy (`push` would throw `Errc::cache_full`).
+  bool accepts_frame() const noexcept { return caches_.front().accepts(); }  // every layer holds the same frames
   /// Frames pushed since construction or `reset` (evicted ones included).
   std::uint64_t pushed() const noexcept { return caches_.front().appended(); }
   /// Forgets every frame; keeps the memory.
