@@ -156,6 +156,18 @@ class TemporalModel {
   explicit TemporalModel(const rvne::BlobView& view, ModelAttention attention = {}, T* widened = nullptr)
       : TemporalModel(view, attention, widened, /*copy=*/false) {}
 
+  /// A model over `count` weights already in memory, in the blob's layout
+  /// order (RVNE.md), e.g. double weights for training's gradient checks;
+  /// copied. Throws as the blob constructor does (`count` must equal the
+  /// layout size of `header`).
+  TemporalModel(const rvne::Header& header, const T* weights, std::size_t count, ModelAttention attention = {})
+      : header_(checked(header, std::uint64_t{count} * rvne::element_size(header.dtype), attention)),
+        head_(head_config(header, attention)),
+        owned_(weights, weights + count),
+        weights_(owned_.data()) {
+    bind();
+  }
+
   TemporalModel(const TemporalModel& o)
       : header_(o.header_), head_(o.head_), owned_(o.owned_), weights_(o.owns() ? owned_.data() : o.weights_) {
     bind();
@@ -189,23 +201,47 @@ class TemporalModel {
   /// First weight element (layout order), wherever it lies.
   const T* weights() const noexcept { return weights_; }
 
+  /// The weights of one layer (`x W` convention, row-major `[in][out]`),
+  /// views into the model's weights.
+  struct Layer {
+    WeightMap wq, wk, wv, wo;
+  };
+  /// Activations of one `forward`, kept for training's backward pass
+  /// (train/model_backward.hpp): per layer l its input stream `inputs[l]`
+  /// `(N, input_dim)`, its `q`, `k`, `v` and attention output `a`; then the
+  /// pooled vector. Memory per layer N * (input_dim + 2 * (q_heads +
+  /// kv_heads) * head_dim) values.
+  struct Trace {
+    std::vector<Matrix> inputs;
+    std::vector<Tensor3<T>> q, k, v, a;
+    Vector pooled;
+  };
+
+  /// Layer `l`'s weights (l < layers(), unchecked) and the classifier `Wc`
+  /// `(input_dim, classes)`.
+  const Layer& layer(std::size_t l) const noexcept { return layers_[l]; }
+  WeightMap classifier() const noexcept { return wc(); }
+
   /// Logits of frames `x` (`(N, input_dim)`, N >= 1). Throws
-  /// `Errc::shape_mismatch` for a wrong width or N = 0.
-  Vector forward(const Eigen::Ref<const Matrix>& x, Pool pool = Pool::mean) const {
+  /// `Errc::shape_mismatch` for a wrong width or N = 0. With `trace`, also
+  /// records the activations (same arithmetic, same bits: training runs the
+  /// forward of inference).
+  Vector forward(const Eigen::Ref<const Matrix>& x, Pool pool = Pool::mean, Trace* trace = nullptr) const {
     check_frames("TemporalModel::forward", x.rows(), x.cols());
     ForwardWorkspace<T> fw;
     const auto n = static_cast<std::size_t>(x.rows());
     Eigen::Map<Matrix>(fw.frames(n, input_dim()), x.rows(), x.cols()) = x;
     Vector logits(static_cast<Eigen::Index>(classes()));
-    forward_frames(n, pool, fw, logits.data());
+    forward_frames(n, pool, fw, logits.data(), trace);
     return logits;
   }
 
   /// `forward` of the `n` frames already in `fw.h` (put there through
   /// `fw.frames(n, input_dim())`), writing `classes()` logits. Overwrites
   /// `fw.h`. Allocates nothing once `fw` has served a forward of at least n
-  /// frames (sparse backend). Precondition (unchecked): 1 <= n.
-  void forward_frames(std::size_t n, Pool pool, ForwardWorkspace<T>& fw, T* logits) const {
+  /// frames (sparse backend). Precondition (unchecked): 1 <= n. With
+  /// `trace`, also records the activations as `forward` says (allocating).
+  void forward_frames(std::size_t n, Pool pool, ForwardWorkspace<T>& fw, T* logits, Trace* trace = nullptr) const {
     const std::size_t D = input_dim(), qw = q_width(), kvw = kv_width();
     using Grow = ForwardWorkspace<T>;
     Grow::grow(fw.q, n * qw);
@@ -218,20 +254,29 @@ class TemporalModel {
     const Tensor3View<T> q(fw.q.data(), n, header_.q_heads, header_.head_dim),
         k(fw.k.data(), n, header_.kv_heads, header_.head_dim), v(fw.v.data(), n, header_.kv_heads, header_.head_dim),
         a(fw.a.data(), n, header_.q_heads, header_.head_dim);
+    const Eigen::Map<const Matrix> hm(h, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(D));
+    if (trace != nullptr) *trace = Trace{};
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       for (std::size_t i = 0; i < n; ++i) {
         project_qkv(h + i * D, layers_[l], fw.row.data(), q.data() + i * qw, k.data() + i * kvw, v.data() + i * kvw);
       }
       head_.forward(q, k, v, a, fw.attention);
+      if (trace != nullptr) {
+        trace->inputs.emplace_back(hm);
+        trace->q.emplace_back(Tensor3View<const T>(q));
+        trace->k.emplace_back(Tensor3View<const T>(k));
+        trace->v.emplace_back(Tensor3View<const T>(v));
+        trace->a.emplace_back(Tensor3View<const T>(a));
+      }
       for (std::size_t i = 0; i < n; ++i) residual(a.data() + i * qw, layers_[l].wo, fw.row.data(), h + i * D);
     }
-    const Eigen::Map<const Matrix> hm(h, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(D));
     Eigen::Map<Vector> pooled(fw.pooled.data(), static_cast<Eigen::Index>(D));
     if (pool == Pool::last) {
       pooled = hm.row(hm.rows() - 1).transpose();
     } else {
       pooled = hm.colwise().mean().transpose();
     }
+    if (trace != nullptr) trace->pooled = pooled;
     project(pooled.data(), wc(), fw.row.data(), logits);
   }
 
@@ -275,10 +320,6 @@ class TemporalModel {
  private:
   friend class TemporalStream<T>;
 
-  struct Layer {
-    WeightMap wq, wk, wv, wo;
-  };
-
   static rvne::BlobView view_of(const rvne::Blob& blob) noexcept {
     rvne::BlobView v;
     v.header = blob.header;
@@ -305,9 +346,13 @@ class TemporalModel {
   }
 
   static const rvne::Header& checked(const rvne::BlobView& view, const ModelAttention& attention) {
+    return checked(view.header, view.weights_len, attention);
+  }
+  static const rvne::Header& checked(const rvne::Header& header, std::uint64_t weights_len,
+                                     const ModelAttention& attention) {
     rvne::ParseResult r;
-    if (check(view.header, view.weights_len, attention, &r) != Errc::ok) rvne::detail::throw_result(r);
-    return view.header;
+    if (check(header, weights_len, attention, &r) != Errc::ok) rvne::detail::throw_result(r);
+    return header;
   }
 
   bool owns() const noexcept { return !owned_.empty() && weights_ == owned_.data(); }
