@@ -32,7 +32,7 @@ struct AdamWOptions {
 
   /// Throws `Errc::invalid_config` naming the first bad field.
   void validate() const {
-    auto bad = [](const std::string& what) { detail::fail(Errc::invalid_config, "AdamWOptions." + what); };
+    auto bad = [](const std::string& what) { aether::detail::fail(Errc::invalid_config, "AdamWOptions." + what); };
     if (!(lr > 0) || !std::isfinite(lr)) bad("lr " + std::to_string(lr) + " must be finite and > 0");
     if (!(beta1 >= 0 && beta1 < 1)) bad("beta1 " + std::to_string(beta1) + " must be in [0, 1)");
     if (!(beta2 >= 0 && beta2 < 1)) bad("beta2 " + std::to_string(beta2) + " must be in [0, 1)");
@@ -60,7 +60,7 @@ class AdamW {
     for (std::size_t i = 0; i < m_.size(); ++i) sq += static_cast<double>(grad[i]) * grad[i];
     const double norm = std::sqrt(sq);
     if (!std::isfinite(norm)) {
-      detail::fail(Errc::invalid_argument, "AdamW::step: gradient norm is " + std::to_string(norm) +
+      aether::detail::fail(Errc::invalid_argument, "AdamW::step: gradient norm is " + std::to_string(norm) +
                                                " (diverged: lower the learning rate)");
     }
     const float clip =
