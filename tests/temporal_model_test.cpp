@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "reference_attention.hpp"
@@ -193,6 +194,27 @@ TEST(TemporalModel, BlobThatIsNotThisLayoutIsRejected) {
   a.block_size = 0;
   EXPECT_EQ(error_code_of([&] { TemporalModel<float> m(aether::rvne::init_random(aether::rvne::Header::aether_default()), a); }),
             Errc::invalid_config);
+}
+
+TEST(TemporalModel, ModelLimitsRefuseLargerModels) {
+  const auto blob = aether::rvne::init_random(aether::rvne::Header::aether_default());  // 10,304 weights
+  aether::ModelLimits limits;
+  EXPECT_EQ(limits.max_weight_elements, 1u << 26);
+  limits.max_weight_elements = 10304;  // exactly enough
+  EXPECT_EQ(error_code_of([&] { TemporalModel<float> m(blob, {}, limits); }), Errc::ok);
+  limits.max_weight_elements = 10303;
+  try {
+    TemporalModel<float> m(blob, {}, limits);
+    ADD_FAILURE() << "a model one weight over the limit was loaded";
+  } catch (const aether::Error& e) {
+    EXPECT_EQ(e.code(), Errc::limit_exceeded) << e.what();
+    EXPECT_NE(std::string(e.what()).find("10304 weights"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("10303"), std::string::npos) << e.what();
+  }
+  // Rules 7 and 8 come first: a broken blob is still named as such.
+  auto bad = blob;
+  bad.header.classes = 1;
+  EXPECT_EQ(error_code_of([&] { TemporalModel<float> m(bad, {}, limits); }), Errc::invalid_header);
 }
 
 TEST(TemporalModel, BadFramesAreShapeErrors) {

@@ -44,6 +44,7 @@ enum class Errc : std::uint8_t {
   shape_mismatch = 2,    ///< tensor shapes that do not fit together
   invalid_argument = 3,  ///< any other bad argument (keep-mask length, capacity 0, ...)
   cache_full = 4,        ///< append to a full KV cache without an eviction policy
+  limit_exceeded = 5,    ///< a request beyond a documented resource limit (e.g. ModelLimits)
   // --- .rvne container (RVNE.md validation order) ---
   truncated = 10,             ///< fewer bytes than the header or weights_len require
   bad_magic = 11,             ///< first four bytes are not "ENVR"
@@ -73,6 +74,7 @@ inline const char* errc_name(Errc c) noexcept {
     case Errc::shape_mismatch: return "shape_mismatch";
     case Errc::invalid_argument: return "invalid_argument";
     case Errc::cache_full: return "cache_full";
+    case Errc::limit_exceeded: return "limit_exceeded";
     case Errc::truncated: return "truncated";
     case Errc::bad_magic: return "bad_magic";
     case Errc::unsupported_version: return "unsupported_version";

@@ -43,6 +43,20 @@ struct ModelAttention {
   bool causal = true;
 };
 
+/// What a model load may cost, checked from the header before anything is
+/// allocated. A blob's header licenses the model's weights (`layout_elements`
+/// values, held at most once) and nothing else: per-frame memory is the
+/// caller's choice (frames passed to `forward`, a stream's capacity). A blob
+/// from an untrusted source can describe up to 2^31 fp16 weights (4 GiB of
+/// blob, 8 GiB widened to float): this limit turns such a blob into
+/// `Errc::limit_exceeded` instead of an allocation.
+struct ModelLimits {
+  /// Most weight elements (summed over every matrix) a model may hold.
+  /// Default 2^26 = 67,108,864: 256 MiB as float, 6,500 times the AETHER
+  /// default model's 10,304.
+  std::uint64_t max_weight_elements = std::uint64_t{1} << 26;
+};
+
 template <class T>
 class TemporalStream;
 
@@ -121,10 +135,26 @@ class TemporalModel {
   /// `*why` when given. Never throws or allocates: every constructor's validator.
   static Errc check(const rvne::Header& header, std::uint64_t weights_len, const ModelAttention& attention,
                     rvne::ParseResult* why = nullptr) noexcept {
+    return check(header, weights_len, attention, ModelLimits{}, why);
+  }
+  /// `check` with explicit `limits`: after rules 7 and 8, a model of more than
+  /// `limits.max_weight_elements` weights is `Errc::limit_exceeded`.
+  static Errc check(const rvne::Header& header, std::uint64_t weights_len, const ModelAttention& attention,
+                    const ModelLimits& limits, rvne::ParseResult* why = nullptr) noexcept {
     rvne::ParseResult r;
     if (!rvne::detail::check_layout(header, weights_len, r)) {
       if (why != nullptr) *why = r;
       return r.code;
+    }
+    const std::uint64_t need = rvne::layout_elements(header);
+    if (need > limits.max_weight_elements) {
+      if (why != nullptr) {
+        rvne::detail::reject(*why, Errc::limit_exceeded,
+                             "the blob's model has %llu weights, more than ModelLimits::max_weight_elements %llu",
+                             static_cast<unsigned long long>(need),
+                             static_cast<unsigned long long>(limits.max_weight_elements));
+      }
+      return Errc::limit_exceeded;
     }
     if (attention.block_size == 0) {  // TemporalHeadConfig::check, without building its global-token vector
       if (why != nullptr) rvne::detail::reject(*why, Errc::invalid_config, "TemporalHeadConfig.block_size is 0");
@@ -142,10 +172,11 @@ class TemporalModel {
   }
 
   /// Throws `Errc::invalid_header` / `Errc::layout_mismatch` (RVNE.md rules 7
-  /// and 8) for a blob that is not a model, `Errc::invalid_config` for bad
+  /// and 8) for a blob that is not a model, `Errc::limit_exceeded` for one
+  /// beyond `limits` (before allocating), `Errc::invalid_config` for bad
   /// attention options. Copies the weights, widened to T (fp16 exactly).
-  explicit TemporalModel(const rvne::Blob& blob, ModelAttention attention = {})
-      : TemporalModel(view_of(blob), attention, nullptr, /*copy=*/true) {}
+  explicit TemporalModel(const rvne::Blob& blob, ModelAttention attention = {}, ModelLimits limits = {})
+      : TemporalModel(view_of(blob), attention, nullptr, /*copy=*/true, limits) {}
 
   /// A model over a validated view (`rvne::parse_view` / `try_parse`), whose
   /// bytes must outlive the model. Weights are read in place when
@@ -153,8 +184,9 @@ class TemporalModel {
   /// (caller memory of `rvne::layout_elements(view.header)` values, which
   /// must outlive the model) or, when that is null, into memory the model
   /// allocates here. Errors as the Blob constructor (see `check`).
-  explicit TemporalModel(const rvne::BlobView& view, ModelAttention attention = {}, T* widened = nullptr)
-      : TemporalModel(view, attention, widened, /*copy=*/false) {}
+  explicit TemporalModel(const rvne::BlobView& view, ModelAttention attention = {}, T* widened = nullptr,
+                         ModelLimits limits = {})
+      : TemporalModel(view, attention, widened, /*copy=*/false, limits) {}
 
   /// A model over `count` weights already in memory, in the blob's layout
   /// order (RVNE.md), e.g. double weights for training's gradient checks;
@@ -328,8 +360,9 @@ class TemporalModel {
     return v;
   }
 
-  TemporalModel(const rvne::BlobView& view, const ModelAttention& attention, T* widened, bool copy)
-      : header_(checked(view, attention)), head_(head_config(view.header, attention)) {
+  TemporalModel(const rvne::BlobView& view, const ModelAttention& attention, T* widened, bool copy,
+                const ModelLimits& limits)
+      : header_(checked(view, attention, limits)), head_(head_config(view.header, attention)) {
     if (!copy && reads_in_place(view)) {
       weights_ = reinterpret_cast<const T*>(view.weights);  // fp32 little-endian, aligned: the bytes are the floats
     } else {
@@ -345,13 +378,14 @@ class TemporalModel {
     bind();
   }
 
-  static const rvne::Header& checked(const rvne::BlobView& view, const ModelAttention& attention) {
-    return checked(view.header, view.weights_len, attention);
+  static const rvne::Header& checked(const rvne::BlobView& view, const ModelAttention& attention,
+                                     const ModelLimits& limits) {
+    return checked(view.header, view.weights_len, attention, limits);
   }
   static const rvne::Header& checked(const rvne::Header& header, std::uint64_t weights_len,
-                                     const ModelAttention& attention) {
+                                     const ModelAttention& attention, const ModelLimits& limits = {}) {
     rvne::ParseResult r;
-    if (check(header, weights_len, attention, &r) != Errc::ok) rvne::detail::throw_result(r);
+    if (check(header, weights_len, attention, limits, &r) != Errc::ok) rvne::detail::throw_result(r);
     return header;
   }
 

@@ -41,6 +41,7 @@ typedef int32_t aether_status;
 #define AETHER_ERR_INVALID_CONFIG 1
 #define AETHER_ERR_SHAPE_MISMATCH 2
 #define AETHER_ERR_INVALID_ARGUMENT 3 /* NULL pointer, zero or header-disagreeing dims, bad mode */
+#define AETHER_ERR_LIMIT_EXCEEDED 5   /* the blob's model exceeds ModelLimits (2^26 weights by default) */
 #define AETHER_ERR_TRUNCATED 10       /* fewer bytes than the header or weights_len require */
 #define AETHER_ERR_BAD_MAGIC 11
 #define AETHER_ERR_UNSUPPORTED_VERSION 12

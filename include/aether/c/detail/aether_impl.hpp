@@ -20,6 +20,7 @@ static_assert(AETHER_OK == static_cast<int>(aether::Errc::ok) &&
                   AETHER_ERR_INVALID_CONFIG == static_cast<int>(aether::Errc::invalid_config) &&
                   AETHER_ERR_SHAPE_MISMATCH == static_cast<int>(aether::Errc::shape_mismatch) &&
                   AETHER_ERR_INVALID_ARGUMENT == static_cast<int>(aether::Errc::invalid_argument) &&
+                  AETHER_ERR_LIMIT_EXCEEDED == static_cast<int>(aether::Errc::limit_exceeded) &&
                   AETHER_ERR_TRUNCATED == static_cast<int>(aether::Errc::truncated) &&
                   AETHER_ERR_BAD_MAGIC == static_cast<int>(aether::Errc::bad_magic) &&
                   AETHER_ERR_UNSUPPORTED_VERSION == static_cast<int>(aether::Errc::unsupported_version) &&

@@ -10,7 +10,8 @@ extern "C" {
 esp_err_t ruv_temporal_esp_err(aether_status status) {
   switch (status) {
     case AETHER_OK: return ESP_OK;
-    case AETHER_ERR_NO_MEMORY: return ESP_ERR_NO_MEM;
+    case AETHER_ERR_NO_MEMORY:
+    case AETHER_ERR_LIMIT_EXCEEDED: return ESP_ERR_NO_MEM;
     case AETHER_ERR_INVALID_STATE: return ESP_ERR_INVALID_STATE;
     case AETHER_ERR_TRUNCATED:
     case AETHER_ERR_TRAILING_BYTES: return ESP_ERR_INVALID_SIZE;

@@ -1,0 +1,253 @@
+// libFuzzer target for the whole model path: bytes -> rvne::try_parse ->
+// TemporalModel -> forward over a few frames -> a TemporalStream's pushes.
+//
+// Input layout (any bytes are a valid input):
+//   [blob][options: 6 bytes][frame values: 2 bytes each]
+// The blob is the first 28 + weights_len bytes (weights_len read at 0x14;
+// the whole input when that is longer than the input). A blob whose only
+// fault is its CRC is repaired (the parser fuzzer covers CRC rejection), so
+// mutations reach the model. Options (missing bytes read as 0):
+//   o[0] bit 0 dense backend, bit 1 bidirectional, bits 2-3 eviction
+//        (0/3 none, 1 sliding window, 2 heavy hitter), bit 4 Pool::last
+//   o[1] window % 40; o[2] block_size % 20 (0 must be refused);
+//   o[3] global tokens: {}, {0}, {0, 2} or {o[3] / 4} (out of range allowed)
+//   o[4] frames N = 1 + o[4] % 6; o[5] stream capacity o[5] % 12 (0 refused)
+// Frame values are IEEE binary16 bit patterns widened to float, so NaN, +-Inf,
+// subnormals and +-65504 all occur; the values are reused cyclically when
+// the input runs out (all zero when there are none).
+//
+// Properties (any violation aborts):
+//  - only aether::Error escapes the library (anything else is an uncaught
+//    exception, which libFuzzer reports), with an expected code per stage:
+//    construction invalid_header / layout_mismatch / invalid_config /
+//    limit_exceeded, make_stream invalid_argument, push cache_full;
+//  - forward and push of well-shaped frames never throw;
+//  - a refused push leaves the stream as it was (size, pushed count);
+//  - a causal sparse stream that evicted nothing returns, bit for bit, the
+//    logits of forward(all frames pushed, Pool::last) (NaN where it is NaN);
+//  - allocation: the model is capped at kMaxWeights weights (ModelLimits);
+//    a refused load allocates at most 64 KiB (the exception and its
+//    message); the live heap never grows by more than licence() below, a
+//    bound computed from the header, N and the capacity. Measured with the
+//    sanitizer allocator's malloc/free hooks (live bytes, peak).
+// Build: tests/fuzz/CMakeLists.txt (clang), or .ci/fuzz.sh.
+
+#include <aether/half.hpp>
+#include <aether/rvne.hpp>
+#include <aether/temporal_model.hpp>
+
+#include <sanitizer/allocator_interface.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
+namespace {
+
+namespace rvne = aether::rvne;
+using aether::Errc;
+using Model = aether::TemporalModel<float>;
+
+// The fuzzer's model cap: small enough that inputs of a few KiB cross it (so
+// both the refusal and the load paths run), large enough for real layouts.
+constexpr std::uint64_t kMaxWeights = 1024;
+
+// --- live-heap accounting through the sanitizer allocator's hooks ---
+std::atomic<long long> g_live{0};
+std::atomic<long long> g_peak{0};
+std::atomic<bool> g_on{false};
+
+void on_malloc(const volatile void*, std::size_t n) {
+  if (!g_on.load(std::memory_order_relaxed)) return;
+  const long long now = g_live.fetch_add(static_cast<long long>(n), std::memory_order_relaxed) + static_cast<long long>(n);
+  long long peak = g_peak.load(std::memory_order_relaxed);
+  while (now > peak && !g_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+void on_free(const volatile void* p) {
+  if (!g_on.load(std::memory_order_relaxed) || p == nullptr) return;
+  // Frees of blocks allocated before counting began can take live below 0:
+  // harmless, the check is on the peak of the growth.
+  g_live.fetch_sub(static_cast<long long>(__sanitizer_get_allocated_size(const_cast<const void*>(p))),
+                   std::memory_order_relaxed);
+}
+
+// Peak live-heap growth over a scope.
+struct HeapWatch {
+  HeapWatch() {
+    g_live = 0;
+    g_peak = 0;
+    g_on = true;
+  }
+  ~HeapWatch() { g_on = false; }
+  long long peak() const { return g_peak.load(); }
+};
+
+[[noreturn]] void die(const char* what) {
+  std::fprintf(stderr, "model_fuzz: property violated: %s\n", what);
+  std::abort();
+}
+
+void expect_code(const aether::Error& e, std::initializer_list<Errc> allowed, const char* stage) {
+  for (Errc c : allowed) {
+    if (e.code() == c) return;
+  }
+  std::fprintf(stderr, "model_fuzz: %s threw %s\n", stage, e.what());
+  die("unexpected error code");
+}
+
+// Most bytes the model path may hold at once: twice the weights as float (the
+// model holds them once; the rest is slack for per-matrix alignment), and per
+// layer 4 floats for every frame of forward (N^2 + N rows: dense scores) and
+// every slot of the stream, each as wide as all of a layer's activations (x,
+// q, k, v, attention output, classifier), plus 64 KiB for fixed-size objects
+// and workspaces. The seeds peak at 1-3% of it; an allocation sized by a
+// product of header fields that the weights do not back would exceed it.
+long long licence(const rvne::Header& h, std::size_t frames, std::size_t capacity) {
+  const long long width = static_cast<long long>(h.input_dim) +
+                          3LL * (static_cast<long long>(h.q_heads) + h.kv_heads) * h.head_dim + h.classes;
+  const long long rows = static_cast<long long>(frames) * static_cast<long long>(frames) +
+                         static_cast<long long>(frames + capacity + 16);
+  return 2LL * static_cast<long long>(rvne::layout_elements(h)) * 4 +
+         4LL * 4 * rows * width * (static_cast<long long>(h.layers) + 1) + (64LL << 10);
+}
+
+bool same_bits(float a, float b) {
+  if (std::isnan(a) && std::isnan(b)) return true;
+  std::uint32_t x, y;
+  std::memcpy(&x, &a, 4);
+  std::memcpy(&y, &b, 4);
+  return x == y;
+}
+
+void run_model(const rvne::Blob& blob, const std::uint8_t* opt, std::size_t opt_len, const std::uint8_t* vals,
+               std::size_t vals_len) {
+  auto o = [&](std::size_t i) -> std::uint8_t { return i < opt_len ? opt[i] : 0; };
+  aether::ModelAttention attn;
+  attn.backend = (o(0) & 1) ? aether::Backend::Dense : aether::Backend::SparseGqa;
+  attn.causal = (o(0) & 2) == 0;
+  const int ev = (o(0) >> 2) & 3;
+  const aether::Eviction eviction =
+      ev == 1 ? aether::Eviction::sliding_window : ev == 2 ? aether::Eviction::heavy_hitter : aether::Eviction::none;
+  const aether::Pool pool = (o(0) & 16) ? aether::Pool::last : aether::Pool::mean;
+  attn.window = o(1) % 40;
+  attn.block_size = o(2) % 20;
+  switch (o(3) % 4) {
+    case 0: attn.global_tokens = {}; break;
+    case 1: attn.global_tokens = {0}; break;
+    case 2: attn.global_tokens = {0, 2}; break;
+    default: attn.global_tokens = {static_cast<std::size_t>(o(3) / 4)}; break;
+  }
+  const std::size_t frames = 1 + o(4) % 6;
+  const std::size_t capacity = o(5) % 12;
+  aether::ModelLimits limits;
+  limits.max_weight_elements = kMaxWeights;
+
+  const HeapWatch watch;
+  const long long budget = licence(blob.header, frames, capacity);
+  std::unique_ptr<Model> model;
+  try {
+    model = std::make_unique<Model>(blob, attn, limits);
+  } catch (const aether::Error& e) {
+    expect_code(e, {Errc::invalid_header, Errc::layout_mismatch, Errc::invalid_config, Errc::limit_exceeded},
+                "TemporalModel construction");
+    if (watch.peak() > (64LL << 10)) die("a refused model load allocated more than 64 KiB");
+    return;
+  }
+  if (rvne::layout_elements(blob.header) > kMaxWeights) die("a model beyond ModelLimits was loaded");
+
+  const std::size_t D = model->input_dim();
+  Model::Matrix x(static_cast<Eigen::Index>(frames), static_cast<Eigen::Index>(D));
+  for (std::size_t e = 0; e < frames * D; ++e) {
+    const std::size_t at = vals_len >= 2 ? (2 * e) % (vals_len - vals_len % 2) : 0;
+    x.data()[e] = vals_len >= 2 ? aether::half_bits_to_float(static_cast<std::uint16_t>(vals[at] | (vals[at + 1] << 8)))
+                                : 0.0f;
+  }
+
+  try {
+    const Model::Vector logits = model->forward(x, pool);
+    if (static_cast<std::size_t>(logits.size()) != model->classes()) die("forward returned the wrong number of logits");
+  } catch (const aether::Error& e) {
+    std::fprintf(stderr, "model_fuzz: forward threw %s\n", e.what());
+    die("forward of well-shaped frames threw");
+  }
+  if (watch.peak() > budget) die("forward allocated more than the header licenses");
+
+  std::unique_ptr<aether::TemporalStream<float>> stream;
+  try {
+    stream = std::make_unique<aether::TemporalStream<float>>(model->make_stream(capacity, eviction));
+  } catch (const aether::Error& e) {
+    expect_code(e, {Errc::invalid_argument}, "make_stream");
+    return;
+  }
+  // Push the frames, then once more around, so small caches fill (and evict).
+  const std::size_t pushes = frames + capacity;
+  Model::Vector last;
+  std::size_t accepted = 0;
+  bool evicted = false;
+  for (std::size_t t = 0; t < pushes; ++t) {
+    const std::size_t size_before = stream->size();
+    const std::uint64_t pushed_before = stream->pushed();
+    try {
+      last = stream->push(x.row(static_cast<Eigen::Index>(t % frames)).data());
+      ++accepted;
+      if (stream->size() != size_before + 1) evicted = true;
+    } catch (const aether::Error& e) {
+      expect_code(e, {Errc::cache_full}, "TemporalStream::push");
+      if (eviction != aether::Eviction::none) die("a stream with an eviction policy refused a frame");
+      if (stream->size() != size_before || stream->pushed() != pushed_before) die("a refused push changed the stream");
+      break;
+    }
+  }
+  if (watch.peak() > budget) die("the stream allocated more than the header licenses");
+
+  // Exactness where it is defined: causal sparse, nothing evicted.
+  if (accepted > 0 && !evicted && attn.causal && attn.backend == aether::Backend::SparseGqa) {
+    Model::Matrix seen(static_cast<Eigen::Index>(accepted), static_cast<Eigen::Index>(D));
+    for (std::size_t t = 0; t < accepted; ++t) seen.row(static_cast<Eigen::Index>(t)) = x.row(static_cast<Eigen::Index>(t % frames));
+    const Model::Vector want = model->forward(seen, aether::Pool::last);
+    for (Eigen::Index c = 0; c < want.size(); ++c) {
+      if (!same_bits(last[c], want[c])) die("stream logits differ from forward(Pool::last)");
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  if (__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free) == 0) die("cannot install the allocator hooks");
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::size_t blob_len = size;
+  if (size >= rvne::kMinBlobSize) {
+    const std::uint64_t claimed = std::uint64_t{rvne::kMinBlobSize} + rvne::detail::load_u32(data + rvne::detail::kOffWeightsLen);
+    if (claimed <= size) blob_len = static_cast<std::size_t>(claimed);
+  }
+  rvne::ParseResult r = rvne::try_parse(data, blob_len);
+  std::vector<std::uint8_t> repaired;
+  if (r.code == Errc::checksum_mismatch) {
+    repaired.assign(data, data + blob_len);
+    const std::size_t crc_at = blob_len - rvne::kCrcSize;
+    rvne::detail::store_u32(repaired.data() + crc_at, rvne::crc32(repaired.data(), crc_at));
+    r = rvne::try_parse(repaired.data(), repaired.size());
+    if (r.code == Errc::checksum_mismatch) die("a repaired CRC still mismatches");
+  }
+  if (!r.ok()) {
+    if (r.message[0] == '\0') die("rejection without a message");
+    return 0;
+  }
+  const rvne::Blob blob = r.view.to_blob();
+  const std::uint8_t* rest = data + blob_len;
+  const std::size_t rest_len = size - blob_len;
+  const std::size_t opt_len = rest_len < 6 ? rest_len : 6;
+  run_model(blob, rest, opt_len, rest + opt_len, rest_len - opt_len);
+  return 0;
+}
