@@ -141,7 +141,7 @@ inline std::string sha256_hex(const void* data, std::size_t n) {
 /// `Errc::io_error` (naming the path) when it cannot be opened or read.
 inline std::string sha256_file_hex(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) detail::fail(Errc::io_error, path.string() + ": cannot open for reading");
+  if (!in) aether::detail::fail(Errc::io_error, path.string() + ": cannot open for reading");
   Sha256 h;
   std::vector<char> buf(1 << 16);
   while (in) {
@@ -149,7 +149,7 @@ inline std::string sha256_file_hex(const std::filesystem::path& path) {
     const std::streamsize got = in.gcount();
     if (got > 0) h.update(buf.data(), static_cast<std::size_t>(got));
   }
-  if (in.bad()) detail::fail(Errc::io_error, path.string() + ": read failed");
+  if (in.bad()) aether::detail::fail(Errc::io_error, path.string() + ": read failed");
   const Sha256Digest d = h.finish();
   return to_hex(d.data(), d.size());
 }

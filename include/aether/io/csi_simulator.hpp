@@ -1,0 +1,203 @@
+#pragma once
+/// \file csi_simulator.hpp
+/// A multipath CSI simulator for a synthetic benchmark whose classes differ
+/// only in temporal structure. It writes recordings in the sensing server's
+/// format (`.csi.jsonl` raw_csi records + `.csi.meta.json`) and a labels CSV,
+/// so the training tools run on it unchanged.
+///
+/// Model (per node, per subcarrier k at baseband offset f_k, carrier f_c):
+///
+///     H_k(t) = sum_p a_p exp(-j (2 pi f_k tau_p + psi_p))                  static paths
+///            + b exp(-j 2 pi (f_c + f_k) (tau_m + d(t) / c))               one moving reflector
+///            + noise (complex Gaussian, sigma = noise * mean |static|)
+///     d(t)   = D sin(2 pi r t + phi)                                       periodic motion
+///
+/// A recording is a sequence of segments ("samples"), each with one class
+/// and its own random room: 3-6 static paths (gain, delay 5-80 ns, phase),
+/// the reflector's gain b (0.3-0.9 of the static mean), delay, and motion
+/// amplitude D (0.3-1.2 wavelengths), phase phi, and a receiver gain (int8
+/// full scale 20-60, like AGC). Class c moves at rate r = rates[c] (default
+/// 0.5, 1, 2, 4 Hz) times a random factor in [0.9, 1.1]. Because amplitude,
+/// phase, room and gain are random per segment, a single frame says nothing
+/// about the class, and over a window the set of frames (an order-blind
+/// view) is a sine's samples at random amplitude: the class is in how fast
+/// consecutive frames change. Subcarriers are laid out like the ESP32's 64:
+/// index 0 (DC) and 27..37 (guard band) are zero pairs.
+///
+/// Deterministic from the seed (own xorshift64* and Box-Muller, so any
+/// standard library gives the same bytes). Standard library only.
+/// Thread safety: free functions over values.
+
+#include <aether/error.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace aether::io {
+
+/// Simulator settings (defaults: the benchmark of docs/training.md).
+struct SimulatorOptions {
+  std::uint64_t seed = 1;
+  std::vector<double> rates = {0.5, 1.0, 2.0, 4.0};  ///< Hz, one per class
+  std::vector<std::size_t> classes;   ///< classes to generate (empty: all); segments cycle through them
+  std::size_t segments_per_class = 6;
+  double segment_seconds = 6.0;
+  double frame_rate = 20.0;           ///< frames per second per node
+  std::size_t nodes = 1;
+  double noise = 0.05;                ///< relative to the mean static amplitude
+  double start_time = 1.8e9;          ///< Unix seconds of the first frame
+};
+
+/// Name of class `c` ("rate_0.5Hz", ...).
+inline std::string simulator_class_name(const SimulatorOptions& o, std::size_t c) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "rate_%gHz", o.rates.at(c));
+  return buf;
+}
+
+namespace detail {
+
+struct SimRng {
+  std::uint64_t s;
+  explicit SimRng(std::uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull) {
+    if (s == 0) s = 1;
+  }
+  std::uint64_t next() {
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 0x2545F4914F6CDD1Dull;
+  }
+  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
+  double uniform(double a, double b) { return a + (b - a) * uniform(); }
+  double gaussian() {
+    const double u1 = 1.0 - uniform(), u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+};
+
+struct SimRoom {
+  std::vector<double> gain, delay, phase;  // static paths
+  double b = 0, tau_m = 0, motion = 0, phi = 0, rate = 0, full_scale = 0, mean_static = 0;
+};
+
+constexpr std::size_t kSimSubcarriers = 64;
+inline bool sim_null(std::size_t k) { return k == 0 || (k >= 27 && k <= 37); }
+
+}  // namespace detail
+
+/// Writes `PREFIX.csi.jsonl`, `PREFIX.csi.meta.json` and `PREFIX.labels.csv`.
+/// Returns the number of raw_csi records. Throws invalid_argument for empty
+/// rates or an unknown class, io_error when a file cannot be written.
+inline std::size_t simulate_recording(const std::filesystem::path& prefix, const SimulatorOptions& o) {
+  using detail::SimRng;
+  if (o.rates.empty() || o.segments_per_class == 0 || o.nodes == 0 || !(o.frame_rate > 0) || !(o.segment_seconds > 0)) {
+    aether::detail::fail(Errc::invalid_argument, "simulator: rates, segments, nodes, frame rate and segment length must be positive");
+  }
+  std::vector<std::size_t> classes = o.classes;
+  if (classes.empty()) {
+    for (std::size_t c = 0; c < o.rates.size(); ++c) classes.push_back(c);
+  }
+  for (std::size_t c : classes) {
+    if (c >= o.rates.size()) aether::detail::fail(Errc::invalid_argument, "simulator: class " + std::to_string(c) + " has no rate");
+  }
+  SimRng rng(o.seed);
+  // Segment order: every class segments_per_class times, shuffled.
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < o.segments_per_class; ++i) order.insert(order.end(), classes.begin(), classes.end());
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
+
+  const std::string base = prefix.string();
+  std::ofstream jl(base + ".csi.jsonl", std::ios::binary), csv(base + ".labels.csv", std::ios::binary);
+  if (!jl || !csv) aether::detail::fail(Errc::io_error, base + ": cannot create the simulated files");
+  csv << "start,end,label\n";
+  const double fc = 2.437e9, df = 312.5e3, c_light = 2.998e8, two_pi = 6.283185307179586;
+  const std::size_t frames = static_cast<std::size_t>(std::llround(o.segment_seconds * o.frame_rate));
+  std::size_t records = 0;
+  std::string hex(4 * detail::kSimSubcarriers, '0');
+  static constexpr char digits[] = "0123456789abcdef";
+  char head[160];
+  for (std::size_t seg = 0; seg < order.size(); ++seg) {
+    const std::size_t cls = order[seg];
+    const double t0 = o.start_time + static_cast<double>(seg) * o.segment_seconds;
+    std::vector<detail::SimRoom> rooms(o.nodes);
+    const double phi = rng.uniform(0, two_pi);
+    const double rate = o.rates[cls] * rng.uniform(0.9, 1.1);
+    const double motion = rng.uniform(0.3, 1.2) * c_light / fc;  // metres
+    for (detail::SimRoom& r : rooms) {
+      const std::size_t paths = 3 + static_cast<std::size_t>(rng.next() % 4);
+      for (std::size_t p = 0; p < paths; ++p) {
+        r.gain.push_back(rng.uniform(0.2, 1.0));
+        r.delay.push_back(rng.uniform(5e-9, 80e-9));
+        r.phase.push_back(rng.uniform(0, two_pi));
+        r.mean_static += r.gain.back() / static_cast<double>(paths);
+      }
+      r.b = rng.uniform(0.3, 0.9) * r.mean_static * std::sqrt(static_cast<double>(paths));
+      r.tau_m = rng.uniform(10e-9, 60e-9);
+      r.full_scale = rng.uniform(20, 60);
+      r.motion = motion;
+      r.phi = phi;
+      r.rate = rate;
+    }
+    for (std::size_t i = 0; i < frames; ++i) {
+      const double t = t0 + static_cast<double>(i) / o.frame_rate;
+      for (std::size_t n = 0; n < o.nodes; ++n) {
+        const detail::SimRoom& r = rooms[n];
+        const double d = r.motion * std::sin(two_pi * r.rate * (t - t0) + r.phi);
+        double re[detail::kSimSubcarriers], im[detail::kSimSubcarriers], peak = 1e-12;
+        for (std::size_t k = 0; k < detail::kSimSubcarriers; ++k) {
+          re[k] = im[k] = 0;
+          if (detail::sim_null(k)) continue;
+          const double fk = (k < 32 ? static_cast<double>(k) : static_cast<double>(k) - 64.0) * df;
+          for (std::size_t p = 0; p < r.gain.size(); ++p) {
+            const double a = -(two_pi * fk * r.delay[p] + r.phase[p]);
+            re[k] += r.gain[p] * std::cos(a);
+            im[k] += r.gain[p] * std::sin(a);
+          }
+          const double am = -two_pi * (fc + fk) * (r.tau_m + d / c_light);
+          re[k] += r.b * std::cos(am) + o.noise * r.mean_static * rng.gaussian();
+          im[k] += r.b * std::sin(am) + o.noise * r.mean_static * rng.gaussian();
+        }
+        // Receiver gain: fixed per segment (the static part's scale), like a settled AGC.
+        for (std::size_t p = 0; p < r.gain.size(); ++p) peak += r.gain[p];
+        peak += r.b;
+        const double g = r.full_scale / peak;
+        for (std::size_t k = 0; k < detail::kSimSubcarriers; ++k) {
+          for (int part = 0; part < 2; ++part) {
+            long v = detail::sim_null(k) ? 0 : std::lround((part == 0 ? re[k] : im[k]) * g);
+            v = v < -127 ? -127 : (v > 127 ? 127 : v);
+            if (!detail::sim_null(k) && v == 0 && (part == 1 && std::lround(re[k] * g) == 0)) v = 1;  // keep non-null
+            const auto byte = static_cast<std::uint8_t>(static_cast<std::int8_t>(v));
+            hex[4 * k + 2 * part] = digits[byte >> 4];
+            hex[4 * k + 2 * part + 1] = digits[byte & 0xF];
+          }
+        }
+        std::snprintf(head, sizeof head,
+                      "{\"timestamp\": %.6f, \"node_id\": %zu, \"magic\": \"0xC5110001\", \"size\": %zu, \"rssi\": -40, "
+                      "\"type\": \"raw_csi\", \"iq_hex\": \"",
+                      t, n + 1, 2 * detail::kSimSubcarriers + 20);
+        jl << head << hex << "\", \"subcarriers\": " << detail::kSimSubcarriers << "}\n";
+        ++records;
+      }
+    }
+    char row[128];
+    std::snprintf(row, sizeof row, "%.6f,%.6f,", t0, t0 + o.segment_seconds);
+    csv << row << simulator_class_name(o, cls) << "\n";
+  }
+  std::ofstream meta(base + ".csi.meta.json", std::ios::binary);
+  meta << "{\"id\": \"" << prefix.filename().string() << "\", \"label\": \"synthetic\", \"frame_count\": " << records
+       << ", \"simulator_seed\": " << o.seed << "}\n";
+  jl.flush();
+  csv.flush();
+  meta.flush();
+  if (!jl || !csv || !meta) aether::detail::fail(Errc::io_error, base + ": writing the simulated files failed");
+  return records;
+}
+
+}  // namespace aether::io
