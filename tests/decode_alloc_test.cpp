@@ -17,13 +17,19 @@
 #include <aether/kv_cache.hpp>
 #include <aether/sparse_attention.hpp>
 #include <aether/temporal_head.hpp>
+#include <aether/temporal_model.hpp>
+#include <aether/rvne/init.hpp>
 
 #include <gtest/gtest.h>
 #if defined(AETHER_USE_OPENMP)
 #include <omp.h>
 #endif
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <cstring>
+#include <string>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -376,3 +382,98 @@ TEST(DecodeAlloc, DenseTemporalHeadStepAfterOneWarmupStepAllocatesNothing) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// Soak (issue 13): a week-long stream in miniature. AETHER_SOAK_FRAMES frames
+// (default 100,000; the ctest `soak.full` runs 1,000,000) per eviction policy.
+namespace soak {
+
+std::size_t frames() {
+  const char* env = std::getenv("AETHER_SOAK_FRAMES");
+  return env != nullptr ? static_cast<std::size_t>(std::strtoull(env, nullptr, 10)) : 100000;
+}
+
+// Deterministic frame values, different per call, no allocation.
+void fill(float* x, std::size_t n, std::size_t t, float scale) {
+  for (std::size_t e = 0; e < n; ++e) x[e] = scale * std::sin(0.37f * static_cast<float>(e) + 0.011f * static_cast<float>(t % 100003));
+}
+
+}  // namespace soak
+
+class Soak : public ::testing::TestWithParam<aether::Eviction> {};
+
+// The whole model (2 layers): after one capacity of warm-up, no allocation in
+// any push (so memory is constant), every logit finite.
+TEST_P(Soak, TemporalStreamAllocatesNothingAndStaysFinite) {
+  const std::size_t n = soak::frames(), capacity = 128;
+  const aether::TemporalModel<float> model(aether::rvne::init_random(aether::rvne::Header::aether_default()));
+  auto stream = model.make_stream(capacity, GetParam());
+  std::vector<float> x(model.input_dim());
+  for (std::size_t t = 0; t < capacity; ++t) {  // warm-up: fill the caches once
+    soak::fill(x.data(), x.size(), t, 1.0f);
+    stream.push(x.data());
+  }
+  long count = 0;
+  std::size_t non_finite = 0;
+  {
+    counting::Scope s;
+    for (std::size_t t = capacity; t < n; ++t) {
+      soak::fill(x.data(), x.size(), t, 1.0f);
+      const auto& logits = stream.push(x.data());
+      for (Eigen::Index c = 0; c < logits.size(); ++c) non_finite += std::isfinite(logits[c]) ? 0 : 1;
+    }
+    count = s.total();
+  }
+  EXPECT_EQ(count, 0) << "allocations after warm-up: " << counting::report();
+  EXPECT_EQ(non_finite, 0u);
+  EXPECT_EQ(stream.pushed(), n);
+  EXPECT_EQ(stream.size(), stream.capacity());
+}
+
+// One layer, where exactness is defined: at ten checkpoints the stream's decode
+// equals a from-scratch causal sparse prefill over the tokens the cache holds
+// (slot order, positions as the cache defines them after eviction), bit for bit.
+TEST_P(Soak, HeadStreamEqualsPrefillOverHeldTokensAtCheckpoints) {
+  const std::size_t n = soak::frames(), capacity = 128;
+  const auto hc = aether::TemporalHeadConfig::aether_default();
+  const aether::TemporalHead<float> head(hc);
+  const aether::SparseAttention<float> attn(hc.sparse_config());
+  auto cache = head.make_cache(capacity, GetParam());
+  aether::Workspace<float> ws;
+  Tensor3<float> q(1, hc.q_heads, hc.head_dim), k(1, hc.kv_heads, hc.head_dim), v(1, hc.kv_heads, hc.head_dim),
+      out(1, hc.q_heads, hc.head_dim);
+  const std::size_t bytes = cache.storage_bytes();
+  std::size_t checked = 0;
+  for (std::size_t t = 0; t < n; ++t) {
+    soak::fill(q.data(), q.size(), t, 0.5f);
+    soak::fill(k.data(), k.size(), t + 7, 0.5f);
+    soak::fill(v.data(), v.size(), t + 13, 1.0f);
+    if (t >= capacity && (t % (n / 10) == n / 10 - 1 || t + 1 == n)) {
+      // The held tokens and q_t as a causal prefill: its last row is the decode's query.
+      head.step(q.view(), k.view(), v.view(), cache, out.view(), ws);
+      const std::size_t held = cache.size();
+      Tensor3<float> qs(held, hc.q_heads, hc.head_dim), ks(held, hc.kv_heads, hc.head_dim),
+          vs(held, hc.kv_heads, hc.head_dim);
+      std::copy(q.data(), q.data() + q.size(), qs.data() + (held - 1) * q.size());
+      const auto kh = cache.keys();
+      const auto vh = cache.values();
+      std::copy(kh.data(), kh.data() + held * k.size(), ks.data());
+      std::copy(vh.data(), vh.data() + held * v.size(), vs.data());
+      const Tensor3<float> pre = attn.forward(qs, ks, vs);
+      ASSERT_EQ(0, std::memcmp(out.data(), pre.data() + (held - 1) * out.size(), out.size() * sizeof(float)))
+          << "decode differs from the prefill over held tokens at frame " << t;
+      ++checked;
+    } else {
+      head.step(q.view(), k.view(), v.view(), cache, out.view(), ws);
+    }
+    ASSERT_EQ(cache.storage_bytes(), bytes);
+  }
+  EXPECT_GE(checked, 10u);
+  EXPECT_EQ(cache.appended(), n);
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, Soak, ::testing::Values(aether::Eviction::sliding_window, aether::Eviction::heavy_hitter),
+                         [](const auto& test_info) {
+                           return std::string(test_info.param == aether::Eviction::sliding_window ? "sliding_window"
+                                                                                              : "heavy_hitter");
+                         });
