@@ -98,12 +98,16 @@ class GateState {
     std::copy(h_.begin(), h_.end(), h_prev_.begin());
     const T s = gate_->step(x_.data(), h_.data(), scratch_);
     const std::uint64_t evicted_before = cache.appended() - cache.size();
+#if AETHER_EXCEPTIONS
     try {
       cache.append(k1, v1);
     } catch (...) {
       std::copy(h_prev_.begin(), h_prev_.end(), h_.begin());
       throw;
     }
+#else
+    cache.append(k1, v1);  // a refusal goes to the fatal-error hook, which does not return
+#endif
     const std::uint64_t arrival = cache.appended() - 1;
     if (cache.appended() - cache.size() != evicted_before) {
       compact(cache);
