@@ -165,6 +165,17 @@ inline std::optional<std::int64_t> node_id_of(const nlohmann::json& j) {
 }
 
 /// Parses one line into `nodes` (or counts why not).
+/// Appends `f` to its node's frames, or counts it non-monotonic (earlier than
+/// the node's previous frame) and drops it. True when kept.
+inline bool keep_frame(NodeRecords& n, CsiFrame&& f, RecordingCounts& c) {
+  if (!n.frames.empty() && f.timestamp < n.frames.back().timestamp) {
+    ++c.non_monotonic;
+    return false;
+  }
+  n.frames.push_back(std::move(f));
+  return true;
+}
+
 inline void parse_line(const std::string& text, std::size_t line, std::map<std::int64_t, NodeRecords>& nodes,
                        RecordingCounts& c) {
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -203,13 +214,7 @@ inline void parse_line(const std::string& text, std::size_t line, std::map<std::
       f.amplitude.push_back(v.get<float>());
     }
     if (const auto r = number_at(j, "rssi")) f.rssi = static_cast<int>(*r);
-    NodeRecords& n = node_of(nodes, *node);
-    if (!n.frames.empty() && f.timestamp < n.frames.back().timestamp) {
-      ++c.non_monotonic;
-      return;
-    }
-    n.frames.push_back(std::move(f));
-    ++c.amplitude_form;
+    if (keep_frame(node_of(nodes, *node), std::move(f), c)) ++c.amplitude_form;
     return;
   }
   if (!type_it->is_string()) {
@@ -260,12 +265,7 @@ inline void parse_line(const std::string& text, std::size_t line, std::map<std::
       f.iq[i] = static_cast<std::int8_t>(static_cast<std::uint8_t>(hi * 16 + lo));
     }
     if (const auto r = number_at(j, "rssi")) f.rssi = static_cast<int>(*r);
-    NodeRecords& n = node_of(nodes, *node);
-    if (!n.frames.empty() && f.timestamp < n.frames.back().timestamp) {
-      ++c.non_monotonic;
-      return;
-    }
-    n.frames.push_back(std::move(f));
+    if (!keep_frame(node_of(nodes, *node), std::move(f), c)) return;
     ++c.raw_csi;
     ++c.raw_by_subcarriers[static_cast<std::uint32_t>(count)];
     return;
