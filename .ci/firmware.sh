@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Firmware step: the node on an emulated Cortex-M4F (qemu-system-arm
+# -M mps2-an386, semihosting), issue 10.
+#
+# usage: .ci/firmware.sh [BUILD_DIR]     (default build-firmware, relative to the repo)
+# Environment: JOBS (default 2), QEMU_TIMEOUT seconds per image (default 120).
+#
+#  1. installs gcc-arm-none-eabi, libstdc++-arm-none-eabi-newlib,
+#     libnewlib-arm-none-eabi and qemu-system-arm when missing (apt-get);
+#  2. builds the host helpers (firmware/host: init_random_blob, rvne,
+#     firmware_embed, node_image_host, firmware_compare);
+#  3. configures firmware/ with cmake/toolchains/cortex-m4f.cmake and builds
+#     the images (the blobs are generated at build time by the host helpers);
+#  4. runs empty_image under qemu (exit 0: startup, FPU, semihosting exit);
+#  5. runs node_image under qemu and node_image_host on this host, and
+#     firmware_compare fails on any logit beyond 1e-5 * max(1, |host|), any
+#     other token that differs, or a missing or extra line;
+#  6. hook: every executable .ci/firmware.d/*.sh runs last, with the build
+#     folder as $1 (firmware_report goes there).
+# Exit status: non-zero on the first failing check.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${1:-build-firmware}"
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+jobs="${JOBS:-2}"
+qemu_timeout="${QEMU_TIMEOUT:-120}"
+start=$SECONDS
+
+fail() { echo "firmware.sh: FAILED: $*" >&2; exit 1; }
+
+# --- 1. toolchain and emulator, only when missing ---
+need=()
+command -v arm-none-eabi-g++ >/dev/null 2>&1 || need+=(gcc-arm-none-eabi)
+for pkg in libstdc++-arm-none-eabi-newlib libnewlib-arm-none-eabi; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "firmware.sh: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Runs IMAGE under qemu; its stdout goes to stdout, the exit code is main's.
+run_image() {
+  timeout "$qemu_timeout" qemu-system-arm -M mps2-an386 -nographic \
+    -semihosting-config enable=on,target=native -kernel "$1" </dev/null
+}
+export -f run_image
+export qemu_timeout
+
+# --- 2. host helpers ---
+host="$build/host"
+if [ -f "$root/firmware/host/CMakeLists.txt" ]; then
+  cmake -S "$root/firmware/host" -B "$host" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$host" -j "$jobs"
+  host_arg=(-DAETHER_FIRMWARE_HOST_DIR="$host")
+else
+  host_arg=()
+fi
+
+# --- 3. cross build ---
+cmake -S "$root/firmware" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/cortex-m4f.cmake" "${host_arg[@]}" >/dev/null
+cmake --build "$build" -j "$jobs"
+file -b "$build/empty_image" | grep -q "ELF 32-bit LSB executable, ARM" \
+  || fail "$build/empty_image is not an Arm ELF: $(file -b "$build/empty_image")"
+
+# --- 4. the trivial image ---
+rc=0
+run_image "$build/empty_image" >"$build/empty_image.out" || rc=$?
+[ "$rc" -eq 0 ] || fail "empty_image exited $rc under qemu (see $build/empty_image.out)"
+echo "firmware.sh: empty_image ran under qemu-system-arm -M mps2-an386, exit 0"
+
+# --- 5. the node image against the host ---
+if [ -x "$build/node_image" ] || [ -f "$build/node_image" ]; then
+  rc=0
+  run_image "$build/node_image" >"$build/node_image.out" || rc=$?
+  [ "$rc" -eq 0 ] || { tail -20 "$build/node_image.out" >&2; fail "node_image exited $rc under qemu (see $build/node_image.out)"; }
+  "$host/node_image_host" >"$build/node_image_host.out" || fail "node_image_host failed (see $build/node_image_host.out)"
+  "$host/firmware_compare" "$build/node_image_host.out" "$build/node_image.out" \
+    || fail "node_image output differs from the host's"
+  grep '^# ' "$build/node_image.out" || true
+fi
+
+# --- 6. further steps (firmware_report) ---
+for hook in "$root"/.ci/firmware.d/*.sh; do
+  [ -x "$hook" ] || continue
+  echo "firmware.sh: $hook"
+  "$hook" "$build"
+done
+echo "firmware.sh: passed in $((SECONDS - start)) s"
