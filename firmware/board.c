@@ -27,6 +27,8 @@ void board_exit(int code) {
   }
 }
 
+const char* board_name(void) { return "Cortex-M4F, qemu mps2-an386"; }
+
 void board_puts(const char* line) {
   semihost(SYS_WRITE0, line);
   semihost(SYS_WRITE0, "\n");

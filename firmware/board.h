@@ -23,6 +23,9 @@ extern "C" {
  * SYS_EXIT_EXTENDED on the target; exit() on the host). */
 __attribute__((noreturn)) void board_exit(int code);
 
+/* What runs the program ("Cortex-M4F, qemu mps2-an386" or "host"). */
+const char* board_name(void);
+
 /* Writes a line to stdout without stdio (safe in a fault handler). */
 void board_puts(const char* line);
 

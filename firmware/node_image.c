@@ -1,0 +1,219 @@
+/* The node's test image (issue 10): the C ABI over the embedded blobs
+ * (node_blobs.h), built for the Cortex-M4F (qemu -M mps2-an386) and, as
+ * node_image_host, for the host; .ci/firmware.sh compares the two outputs
+ * with firmware_compare.
+ *
+ * For the fp32 blob, its fp16 conversion and an unaligned copy of the fp32
+ * blob: ring mode (window 16; classify after 1, 7, 16, 23 and 40 of a fixed
+ * frame sequence) and stream mode (capacity 32: 80 pushes evict; every
+ * push's logits; fp32 and fp16 caches); the firmware's ruv_temporal names;
+ * the hostile blobs through both inits. After every init the heap is locked
+ * (board.h): push, classify, reset and their refused calls run with every
+ * malloc failing, and any attempt is counted.
+ *
+ * Output, one result a line, for firmware_compare: "KEY... VALUE..." lines
+ * that must match the host's (numbers within 1e-5 * max(1, |host|), other
+ * tokens exactly); lines starting with "#" are facts of this build (memory,
+ * heap) and are not compared. In-image checks (expected codes, no allocation
+ * after init, finite logits, a refused call leaving the node as it was) count
+ * failures; main returns their number (0: pass). */
+#include "board.h"
+#include "node_blobs.h"
+
+#include <aether/c/aether.h>
+#include <aether/c/ruv_temporal.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* newlib on Debian prints no C99 size modifiers (%zu): sizes go as %lu. */
+
+enum { kInputDim = 16, kClasses = 4, kWindow = 16, kCapacity = 32, kRingFrames = 40, kStreamFrames = 80 };
+
+static int failures;
+
+static void check(int ok, const char* what) {
+  if (!ok) {
+    ++failures;
+    printf("# FAILED: %s\n", what);
+  }
+}
+
+/* Caller memory for every node (the largest configuration here needs less). */
+static unsigned char arena[160 * 1024];
+
+/* Frame t of the fixed sequence: xorshift32 draws, exact in float on both
+ * hosts (a 24-bit integer times a power of two, minus 1). */
+static void frame_of(unsigned t, float* frame) {
+  uint32_t x = 0x9E3779B9u ^ (t * 0x85EBCA6Bu);
+  for (int i = 0; i < kInputDim; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    frame[i] = (float)(x >> 8) * (1.0f / 8388608.0f) - 1.0f;
+  }
+}
+
+static void print_logits(const char* prefix, unsigned t, const float* logits) {
+  printf("%s t=%u", prefix, t);
+  for (int i = 0; i < kClasses; ++i) {
+    printf(" %.9g", (double)logits[i]);
+    check(isfinite(logits[i]), "finite logits");
+  }
+  printf("\n");
+}
+
+/* Inits a node over `blob` in the arena, with the heap-at-init figures. */
+static aether_node* init_node(const node_blob* blob, const aether_node_config* cfg, const char* label) {
+  size_t need = 0;
+  aether_node* node = NULL;
+  check(aether_node_memory_needed(blob->data, blob->len, cfg, &need) == AETHER_OK, "memory_needed");
+  check(need <= sizeof arena, "arena large enough");
+  const size_t heap_before = board_heap_in_use();
+  const unsigned long calls_before = board_heap_calls();
+  const aether_status s = aether_node_init(blob->data, blob->len, cfg, arena, sizeof arena, &node);
+  printf("init %s %s status=%d\n", label, blob->name, (int)s);
+  check(s == AETHER_OK && node != NULL, "init");
+  printf("# memory %s %s memory_needed=%lu heap_at_init=%lu allocations_at_init=%lu\n", label, blob->name,
+         (unsigned long)need, (unsigned long)(board_heap_in_use() - heap_before), board_heap_calls() - calls_before);
+  board_heap_lock(1);
+  return node;
+}
+
+static void done_node(aether_node* node) {
+  board_heap_lock(0);
+  aether_node_destroy(node);
+}
+
+static void run_ring(const node_blob* blob) {
+  const aether_node_config cfg = {kInputDim, kWindow, kClasses, AETHER_MODE_RING, 0, AETHER_CACHE_F32};
+  char prefix[64];
+  float frame[kInputDim], logits[kClasses], again[kClasses];
+  aether_node* node = init_node(blob, &cfg, "ring");
+  if (!node) return;
+  snprintf(prefix, sizeof prefix, "ring %s", blob->name);
+  check(aether_node_classify(node, logits, kClasses) == AETHER_ERR_INVALID_STATE, "ring classify with no frame");
+  for (unsigned t = 1; t <= kRingFrames; ++t) {
+    frame_of(t, frame);
+    check(aether_node_push(node, frame, NULL) == AETHER_OK, "ring push");
+    if (t == 1 || t == 7 || t == kWindow || t == 23 || t == kRingFrames) {
+      check(aether_node_classify(node, logits, kClasses) == AETHER_OK, "ring classify");
+      print_logits(prefix, t, logits);
+    }
+  }
+  /* Refused calls change nothing. */
+  check(aether_node_push(node, NULL, NULL) == AETHER_ERR_INVALID_ARGUMENT, "ring push NULL");
+  check(aether_node_classify(node, again, kClasses - 1) == AETHER_ERR_INVALID_ARGUMENT, "ring classify n_classes");
+  check(aether_node_classify(node, again, kClasses) == AETHER_OK && memcmp(again, logits, sizeof logits) == 0,
+        "ring classify after refused calls repeats");
+  check(aether_node_reset(node) == AETHER_OK, "ring reset");
+  check(aether_node_classify(node, again, kClasses) == AETHER_ERR_INVALID_STATE, "ring classify after reset");
+  done_node(node);
+}
+
+static void run_stream(const node_blob* blob, uint32_t cache_dtype) {
+  const aether_node_config cfg = {kInputDim, 0, kClasses, AETHER_MODE_STREAM, kCapacity, cache_dtype};
+  const char* cache = cache_dtype == AETHER_CACHE_F16 ? "f16" : "f32";
+  char prefix[64], label[32];
+  float frame[kInputDim], logits[kClasses], again[kClasses];
+  snprintf(label, sizeof label, "stream_cache_%s", cache);
+  aether_node* node = init_node(blob, &cfg, label);
+  if (!node) return;
+  snprintf(prefix, sizeof prefix, "stream %s cache=%s", blob->name, cache);
+  for (unsigned t = 1; t <= kStreamFrames; ++t) {
+    frame_of(t, frame);
+    check(aether_node_push(node, frame, logits) == AETHER_OK, "stream push");
+    print_logits(prefix, t, logits);
+  }
+  check(aether_node_classify(node, again, kClasses) == AETHER_OK && memcmp(again, logits, sizeof logits) == 0,
+        "stream classify repeats the newest push");
+  check(aether_node_push(node, NULL, logits) == AETHER_ERR_INVALID_ARGUMENT, "stream push NULL");
+  check(aether_node_reset(node) == AETHER_OK, "stream reset");
+  done_node(node);
+}
+
+static void run_ruv_temporal(void) {
+  ruv_temporal_ctx_t* ctx = NULL;
+  float frame[kInputDim], logits[kClasses];
+  esp_err_t e = ruv_temporal_init(node_blob_f32.data, node_blob_f32.len, kInputDim, kWindow, kClasses, &ctx);
+  printf("ruv_temporal_init f32 esp=0x%X\n", (unsigned)e);
+  check(e == ESP_OK && ctx != NULL, "ruv_temporal_init");
+  if (!ctx) return;
+  board_heap_lock(1);
+  check(ruv_temporal_classify(ctx, logits, kClasses) == ESP_ERR_INVALID_STATE, "ruv classify with no frame");
+  for (unsigned t = 1; t <= 20; ++t) {
+    frame_of(t, frame);
+    check(ruv_temporal_push(ctx, frame) == ESP_OK, "ruv push");
+  }
+  check(ruv_temporal_classify(ctx, logits, kClasses + 1) == ESP_ERR_INVALID_ARG, "ruv classify n_classes");
+  check(ruv_temporal_classify(ctx, logits, kClasses) == ESP_OK, "ruv classify");
+  print_logits("ruv_temporal f32", 20, logits);
+  board_heap_lock(0);
+  ruv_temporal_destroy(ctx);
+  ruv_temporal_destroy(NULL);
+}
+
+/* Each hostile blob through both inits, while a good node lives on. */
+static void run_hostile(void) {
+  const aether_node_config cfg = {kInputDim, kWindow, kClasses, AETHER_MODE_RING, 0, AETHER_CACHE_F32};
+  static unsigned char other_memory[128 * 1024];
+  float frame[kInputDim], before[kClasses], after[kClasses];
+  aether_node* node = init_node(&node_blob_f32, &cfg, "hostile_witness");
+  if (!node) return;
+  frame_of(1, frame);
+  check(aether_node_push(node, frame, NULL) == AETHER_OK && aether_node_classify(node, before, kClasses) == AETHER_OK,
+        "witness classify");
+  board_heap_lock(0);
+  for (size_t i = 0; i < node_hostile_count; ++i) {
+    const node_hostile_blob* h = &node_hostile_blobs[i];
+    aether_node* other = NULL;
+    ruv_temporal_ctx_t* ctx = NULL;
+    const aether_status s = aether_node_init(h->blob.data, h->blob.len, &cfg, other_memory, sizeof other_memory, &other);
+    const esp_err_t e = ruv_temporal_init(h->blob.data, h->blob.len, kInputDim, kWindow, kClasses, &ctx);
+    printf("hostile %s len=%lu aether=%d esp=0x%X\n", h->blob.name, (unsigned long)h->blob.len, (int)s, (unsigned)e);
+    check(s == h->aether_status && other == NULL, h->blob.name);
+    check(e == h->esp_code && ctx == NULL, h->blob.name);
+  }
+  /* Empty and NULL blobs, and a config disagreeing with the header. */
+  aether_node* other = NULL;
+  ruv_temporal_ctx_t* ctx = NULL;
+  aether_node_config dims = cfg;
+  dims.input_dim = 8;
+  const aether_status empty = aether_node_init(node_blob_f32.data, 0, &cfg, NULL, 0, &other);
+  const esp_err_t null_blob = ruv_temporal_init(NULL, node_blob_f32.len, kInputDim, kWindow, kClasses, &ctx);
+  const aether_status bad_dims = aether_node_init(node_blob_f32.data, node_blob_f32.len, &dims, NULL, 0, &other);
+  const esp_err_t bad_classes = ruv_temporal_init(node_blob_f32.data, node_blob_f32.len, kInputDim, kWindow, 3, &ctx);
+  const aether_status small = aether_node_init(node_blob_f32.data, node_blob_f32.len, &cfg, other_memory, 64, &other);
+  printf("refused empty=%d null_blob=0x%X input_dim=%d n_classes=0x%X small_memory=%d\n", (int)empty,
+         (unsigned)null_blob, (int)bad_dims, (unsigned)bad_classes, (int)small);
+  check(empty == AETHER_ERR_INVALID_ARGUMENT && null_blob == ESP_ERR_INVALID_ARG, "empty / NULL blob");
+  check(bad_dims == AETHER_ERR_INVALID_ARGUMENT && bad_classes == ESP_ERR_INVALID_ARG, "dims disagreeing");
+  check(small == AETHER_ERR_NO_MEMORY && other == NULL && ctx == NULL, "caller memory too small");
+  board_heap_lock(1);
+  check(aether_node_classify(node, after, kClasses) == AETHER_OK && memcmp(before, after, sizeof before) == 0,
+        "refused inits leave the witness node as it was");
+  done_node(node);
+}
+
+int main(void) {
+  printf("# node_image: %s\n", board_name());
+  check(aether_node_self_test() == AETHER_OK, "aether_node_self_test");
+  check(ruv_temporal_kernel_self_test() == ESP_OK, "ruv_temporal_kernel_self_test");
+  printf("self_test ok\n");
+  run_ring(&node_blob_f32);
+  run_ring(&node_blob_f16);
+  run_ring(&node_blob_unaligned);
+  run_stream(&node_blob_f32, AETHER_CACHE_F32);
+  run_stream(&node_blob_f32, AETHER_CACHE_F16);
+  run_stream(&node_blob_f16, AETHER_CACHE_F32);
+  run_stream(&node_blob_unaligned, AETHER_CACHE_F32);
+  run_ruv_temporal();
+  run_hostile();
+  printf("malloc_after_init refused=%lu\n", board_heap_refused());
+  check(board_heap_refused() == 0, "nothing allocated after init");
+  printf("# heap: %lu allocations granted (%lu bytes asked), %lu refused after init\n", board_heap_calls(),
+         board_heap_bytes(), board_heap_refused());
+  printf("end failures=%d\n", failures);
+  return failures;
+}
