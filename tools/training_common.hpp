@@ -179,7 +179,9 @@ class ProgressLine {
     last_ = now;
     return true;
   }
-  void print(const std::string& text) const { std::fprintf(stderr, "%s: %s\n", what_.c_str(), text.c_str()); }
+  void print(const std::string& text) const {
+    if (!quiet_) std::fprintf(stderr, "%s: %s\n", what_.c_str(), text.c_str());
+  }
 
  private:
   std::string what_;
