@@ -49,10 +49,33 @@ struct RowSource {
   }
 };
 
+/// Lanes of one float SIMD packet of the target ISA: 16 (AVX-512), 8 (AVX),
+/// 4 (SSE2, NEON), 1 where Eigen has no packets (Cortex-M4F: the kernels then
+/// run scalar, and the constants below size their register passes for the
+/// FPU's 32 single-precision registers instead of for packets).
+constexpr int kFloatLanes = Eigen::internal::packet_traits<float>::size;
+
 /// Window positions scored together from the transposed keys (one score
 /// chunk): 16, or 8 where float packets have 4 lanes (SSE2), so that four
-/// rows' chunk accumulators fit the 16 SIMD registers.
-constexpr std::size_t kWindowLanes = Eigen::internal::packet_traits<float>::size > 4 ? 16 : 8;
+/// rows' chunk accumulators fit the 16 SIMD registers; 4 without SIMD, so
+/// that four rows' 16 scalar accumulators fit beside the key and query values.
+constexpr std::size_t kWindowLanes = kFloatLanes > 4 ? 16 : kFloatLanes > 1 ? 8 : 4;
+
+/// Scalar accumulators a register pass keeps live when Eigen has no packets
+/// (half of a 32-register single-precision FPU such as Cortex-M4F's FPv4).
+constexpr int kScalarAccumulators = 16;
+
+/// `f(std::integral_constant<int, I>{})` for I = 0 .. N-1, expanded at compile
+/// time: GCC at -O2 does not always unroll short constant loops, and a rolled
+/// loop over an accumulator array keeps the accumulators in memory.
+template <class F, int... I>
+EIGEN_ALWAYS_INLINE void unroll_seq(F&& f, std::integer_sequence<int, I...>) {
+  (f(std::integral_constant<int, I>{}), ...);
+}
+template <int N, class F>
+EIGEN_ALWAYS_INLINE void unroll(F&& f) {
+  unroll_seq(f, std::make_integer_sequence<int, N>{});
+}
 
 /// Row pitch (in elements) for transposed keys of `positions` positions: an
 /// odd multiple of 16 elements, so that the d rows a window chunk reads fall
@@ -110,18 +133,33 @@ std::array<Eigen::Map<Vec>, sizeof...(I)> maps_of_rows(T* p, std::size_t d, std:
   return {{Eigen::Map<Vec>(p + I * d, static_cast<Eigen::Index>(d))...}};
 }
 
-/// Rows whose fixed-size (`Dim`) accumulators are kept live together: at most
-/// half the SIMD registers (Eigen's count for the target ISA), a power of two
-/// dividing R. AVX-512, d 32: 4 rows (2 registers each); AVX2: 2; SSE2: 1.
+/// The accumulator tile of one weighted-sum pass over fixed-size (`Dim`)
+/// head dims of `R` rows: `rows` rows (a power of two dividing R) times
+/// `cols` head dims (dividing Dim).
+/// - With SIMD: whole rows (`cols` = Dim), as many as fit half the SIMD
+///   registers (Eigen's count for the target ISA). AVX-512, d 32: 4 rows (2
+///   registers each); AVX2: 2; SSE2: 1.
+/// - Without SIMD: every row, over `kScalarAccumulators / R` head dims at a
+///   time (4 rows: 4 dims), so that one value load serves all the rows of a
+///   GQA group and the accumulators stay in registers.
 template <class T, int Dim, int R>
-constexpr int rows_per_pass() {
-  constexpr int lanes = Eigen::internal::packet_traits<T>::size;
-  constexpr int per_row = (Dim + lanes - 1) / lanes;
-  constexpr int budget = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS / 2;
-  int rows = R;
-  while (rows > 1 && rows * per_row > budget) rows /= 2;
-  return rows;
-}
+struct PassTile {
+  static constexpr int lanes = Eigen::internal::packet_traits<T>::size;
+  static constexpr int simd_rows() {
+    constexpr int per_row = (Dim + lanes - 1) / lanes;
+    constexpr int budget = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS / 2;
+    int rows = R;
+    while (rows > 1 && rows * per_row > budget) rows /= 2;
+    return rows;
+  }
+  static constexpr int scalar_cols() {
+    int cols = kScalarAccumulators / R;
+    while (cols > 1 && Dim % cols != 0) cols /= 2;
+    return cols < Dim ? cols : Dim;
+  }
+  static constexpr int rows = lanes > 1 ? simd_rows() : R;
+  static constexpr int cols = lanes > 1 ? Dim : scalar_cols();
+};
 
 /// Adds each token candidate's softmax weight (`scores` hold the row's exp
 /// values, `inv` its 1 / sum) to `token_weights[token]`, for `rows` rows.
@@ -254,35 +292,49 @@ void attend_rows(const T* q, std::size_t d, T scale, const Candidates& c, RowSou
   }
 
   // 3. Weighted sum of the values, then normalise. Fixed head dims
-  //    accumulate in local vectors (registers), `kPass` rows at a time so the
-  //    accumulators fit the SIMD register file (each candidate's value row is
-  //    fetched once per pass); the run-time path accumulates in the output rows.
-  auto weighted_sum = [&](auto* acc, auto pass, int r0) {
+  //    accumulate in local vectors (registers), one `PassTile` (rows x head
+  //    dims) at a time so the accumulators fit the register file (each
+  //    candidate's value row is fetched once per pass); the run-time path
+  //    accumulates in the output rows. Every output element sums the same
+  //    products in the same order (tokens, then landmarks) whatever the tile.
+  auto weighted_sum = [&](auto* acc, auto pass, auto cols, int r0, std::size_t c0) {
     constexpr int kRows = decltype(pass)::value;
-    for (int r = 0; r < kRows; ++r) acc[r].setZero();
-    for (std::size_t e = 0; e < nt; ++e) {
-      const S* v = tok.v + tokens[e] * tok.stride;
-      for (int r = 0; r < kRows; ++r) {
-        acc[r].noalias() += scores[(r0 + r) * pitch + e] * SMap(v + kv(r0 + r), di).template cast<T>();
+    constexpr int kCols = decltype(cols)::value;  // Eigen::Dynamic: all d (run-time)
+    using Part = Eigen::Matrix<T, kCols, 1>;
+    const Eigen::Index n = kCols == Eigen::Dynamic ? di : kCols;
+    // acc += w * (n values at v). Without SIMD, element by element (GCC at
+    // -O2 may not inline Eigen's assignment loop, which then keeps the tile
+    // in memory); the same products and sums either way.
+    auto axpy = [&](auto& a, T w, const auto* v) {
+      using V = std::remove_const_t<std::remove_pointer_t<decltype(v)>>;
+      if constexpr (kCols != Eigen::Dynamic && PassTile<T, kCols, 1>::lanes == 1) {
+        unroll<kCols>([&](auto j) { a[j] += w * static_cast<T>(v[j]); });
+      } else {
+        a.noalias() += w * Eigen::Map<const Eigen::Matrix<V, kCols, 1>>(v, n).template cast<T>();
       }
+    };
+    unroll<kRows>([&](auto r) { acc[r].setZero(); });
+    for (std::size_t e = 0; e < nt; ++e) {
+      const S* v = tok.v + tokens[e] * tok.stride + c0;
+      unroll<kRows>([&](auto r) { axpy(acc[r], scores[(r0 + r) * pitch + e], v + kv(r0 + r)); });
     }
     for (std::size_t e = 0; e < nb; ++e) {
-      const T* v = lm.v + blocks[e] * lm.stride;
-      for (int r = 0; r < kRows; ++r) {
-        acc[r].noalias() += scores[(r0 + r) * pitch + nt + e] * CMap(v + kv(r0 + r), di);
-      }
+      const T* v = lm.v + blocks[e] * lm.stride + c0;
+      unroll<kRows>([&](auto r) { axpy(acc[r], scores[(r0 + r) * pitch + nt + e], v + kv(r0 + r)); });
     }
-    for (int r = 0; r < kRows; ++r) Eigen::Map<Vec>(out + (r0 + r) * d, di) = acc[r] * inv[r0 + r];
+    unroll<kRows>([&](auto r) { Eigen::Map<Part>(out + (r0 + r) * d + c0, n) = acc[r] * inv[r0 + r]; });
   };
   if constexpr (Dim != 0) {
-    constexpr int kPass = rows_per_pass<T, Dim, R>();
-    for (int r0 = 0; r0 < R; r0 += kPass) {
-      Vec acc[kPass];
-      weighted_sum(acc, std::integral_constant<int, kPass>{}, r0);
+    using Tile = PassTile<T, Dim, R>;
+    for (int r0 = 0; r0 < R; r0 += Tile::rows) {
+      for (std::size_t c0 = 0; c0 < static_cast<std::size_t>(Dim); c0 += Tile::cols) {
+        Eigen::Matrix<T, Tile::cols, 1> acc[Tile::rows];
+        weighted_sum(acc, std::integral_constant<int, Tile::rows>{}, std::integral_constant<int, Tile::cols>{}, r0, c0);
+      }
     }
   } else {
     auto acc = maps_of_rows<Vec>(out, d, std::make_index_sequence<R>{});
-    weighted_sum(acc.data(), std::integral_constant<int, R>{}, 0);
+    weighted_sum(acc.data(), std::integral_constant<int, R>{}, std::integral_constant<int, Eigen::Dynamic>{}, 0, 0);
   }
 
   // 4. Optionally report each token's softmax weight (heavy-hitter eviction).

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# firmware_report (issue 10 item 6): the node's footprint and cost on the
+# Cortex-M4F, run by .ci/firmware.sh after the images are built.
+#
+# usage: .ci/firmware.d/report.sh BUILD_DIR
+# Environment (the acceptance limits; lower them to see the step fail):
+#   MAX_PUSH_INSTRUCTIONS   mean fp32-cache streaming push (default 150000)
+#   MAX_STREAM_F16_128_BYTES  RAM of a stream node, fp16 cache, capacity 128:
+#                           memory_needed plus the heap taken at init (default 65536)
+#
+#  1. runs cost_image under qemu-system-arm -M mps2-an386 -icount shift=0
+#     (SysTick: one tick per 40 instructions; the image calibrates it);
+#  2. flash: arm-none-eabi-size text+data of footprint_image (the whole C
+#     ABI, no blob) minus empty_image (same startup and board glue);
+#  3. prints the table (docs/node.md) and fails when a limit is exceeded.
+set -euo pipefail
+build="${1:?usage: report.sh BUILD_DIR}"
+max_push="${MAX_PUSH_INSTRUCTIONS:-150000}"
+max_ram="${MAX_STREAM_F16_128_BYTES:-65536}"
+out="$build/cost_image.out"
+fail() { echo "firmware_report: FAILED: $*" >&2; exit 1; }
+
+[ -f "$build/cost_image" ] || fail "$build/cost_image missing"
+rc=0
+timeout "${QEMU_TIMEOUT:-300}" qemu-system-arm -M mps2-an386 -icount shift=0 -nographic \
+  -semihosting-config enable=on,target=native -kernel "$build/cost_image" </dev/null >"$out" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$out" >&2; fail "cost_image exited $rc"; }
+
+# Value of the line whose key is "$*" (the value is the last word).
+val() {
+  local v
+  v=$(awk -v k="$*" '{ key = $1; for (i = 2; i < NF; ++i) key = key " " $i; if (key == k) { print $NF; f = 1 } } END { exit !f }' "$out") \
+    || fail "cost_image printed no '$*' line"
+  echo "$v"
+}
+size_of() { arm-none-eabi-size -B "$1" | awk 'NR == 2 { print $1 + $2 }'; }
+flash=$(( $(size_of "$build/footprint_image") - $(size_of "$build/empty_image") ))
+flash_bss=$(( $(arm-none-eabi-size -B "$build/footprint_image" | awk 'NR == 2 { print $3 }') - $(arm-none-eabi-size -B "$build/empty_image" | awk 'NR == 2 { print $3 }') ))
+
+ipt=$(val calibration instructions per tick)
+awk -v r="$ipt" 'BEGIN { exit !(r > 39.9 && r < 40.1) }' \
+  || fail "SysTick calibration: $ipt instructions per tick, expected 40 (is -icount shift=0 in effect?)"
+
+ram16=$(( $(val memory stream 128 f16) + $(val heap init stream f16) ))
+push32=$(val push mean instructions f32)
+
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+ms() { awk -v n="$1" 'BEGIN { printf "%.2f ms", n / 240e6 * 1e3 }'; }
+row() { printf '| %s | %s |\n' "$1" "$2"; }
+n() { awk -v x="$1" 'BEGIN { s = sprintf("%d", x); o = ""; while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) } print s o }'; }
+
+echo "firmware_report: AETHER default model (D 16, Hq 4, Hkv 1, d 32, 2 layers, 4 classes), Cortex-M4F (firmware toolchain Release flags), qemu mps2-an386 -icount shift=0 ($ipt instructions per SysTick tick)"
+echo
+row "what" "measured"
+row "---" "---"
+for dt in f32 f16; do
+  row "stream push, capacity 128, $dt cache: mean over pushes 129..1128" "$(n "$(val push mean instructions $dt)") instructions ($(ms "$(val push mean instructions $dt)") at 240 MHz)"
+  row "stream push, capacity 128, $dt cache: worst single push (push $(val push worst at $dt))" "$(n "$(val push worst instructions $dt)") instructions"
+done
+for w in 64 256; do
+  row "ring classify, window_len $w (forward, Pool::mean)" "$(n "$(val classify instructions $w)") instructions ($(ms "$(val classify instructions $w)") at 240 MHz)"
+done
+row "stack high-water: stream push (f32 / f16 cache)" "$(n "$(val stack push f32)") B / $(n "$(val stack push f16)") B"
+row "stack high-water: ring classify (window_len 64 / 256)" "$(n "$(val stack classify 64)") B / $(n "$(val stack classify 256)") B"
+row "flash attributable to aether (C ABI, all of it; blob not included)" "$(n $flash) B text+data (+$(n $flash_bss) B bss)"
+for cap in 64 128 256; do
+  row "RAM memory_needed: stream, capacity $cap, fp32 / fp16 cache" "$(n "$(val memory stream $cap f32)") B / $(n "$(val memory stream $cap f16)") B"
+done
+for w in 64 256; do
+  row "RAM memory_needed: ring, window_len $w" "$(n "$(val memory ring $w)") B"
+done
+row "heap taken at init (stream f32 / f16; ring 64 / 256)" "$(val heap init stream f32) / $(val heap init stream f16); $(val heap init ring 64) / $(val heap init ring 256) B"
+echo
+
+status=0
+if [ "$push32" -gt "$max_push" ]; then
+  echo "firmware_report: FAILED: mean fp32 streaming push $push32 instructions > $max_push" >&2; status=1
+else
+  echo "firmware_report: mean fp32 streaming push $push32 instructions <= $max_push"
+fi
+if [ "$ram16" -gt "$max_ram" ]; then
+  echo "firmware_report: FAILED: stream fp16 capacity 128 needs $ram16 B (memory_needed + heap at init) > $max_ram" >&2; status=1
+else
+  echo "firmware_report: stream fp16 capacity 128 needs $ram16 B (memory_needed + heap at init) <= $max_ram ($(kib "$ram16"))"
+fi
+[ "$(val failures)" -eq 0 ] || { echo "firmware_report: FAILED: cost_image reported C ABI failures" >&2; status=1; }
+exit $status

@@ -1,0 +1,214 @@
+/* The node's cost image (issue 10 item 6): instruction counts, stack
+ * high-water and memory of the C ABI on the Cortex-M4F, for firmware_report
+ * (.ci/firmware.d/report.sh), which runs it under
+ *   qemu-system-arm -M mps2-an386 -icount shift=0 ...
+ *
+ * Instructions: SysTick, clocked from the processor clock (25 MHz on this
+ * board), counts down one tick per 40 instructions under -icount shift=0
+ * (one instruction per virtual nanosecond). The image first calibrates this
+ * with a loop of a known instruction count and prints the ratio it measured;
+ * every count below is ticks times that ratio (resolution: one tick).
+ *
+ * Stack: the unused part of the main stack below the caller is painted with
+ * a pattern before the call; the lowest word no longer holding it after the
+ * call gives the bytes the call used (high-water, to 4 bytes).
+ *
+ * Output: "KEY VALUE" lines (key words separated by spaces, value last);
+ * main returns 0 unless a C ABI call failed. */
+#include "board.h"
+#include "node_blobs.h"
+
+#include <aether/c/aether.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { kInputDim = 16, kClasses = 4, kCapacity = 128, kFirstTimed = 129, kLastTimed = 1128 };
+
+/* SysTick (Armv7-M system control space). */
+#define SYST_CSR (*(volatile uint32_t*)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t*)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t*)0xE000E018u)
+#define SYST_MASK 0x00FFFFFFu
+
+static void ticks_start(void) {
+  SYST_RVR = SYST_MASK;
+  SYST_CVR = 0;       /* any write clears: reloads at the next tick */
+  SYST_CSR = 1u | 4u; /* enable, processor clock, no interrupt */
+}
+static uint32_t ticks_now(void) { return SYST_CVR; }
+/* Ticks from `from` to `to` (a down counter, 24 bits: spans < 2^24 ticks). */
+static uint32_t ticks_between(uint32_t from, uint32_t to) { return (from - to) & SYST_MASK; }
+
+/* The calibration loop: n x (subs, bne), then bx lr: 2 n + 1 instructions. */
+__attribute__((noinline, naked)) static void spin(uint32_t n __attribute__((unused))) {
+  __asm volatile(
+      "1: subs r0, r0, #1\n"
+      "   bne 1b\n"
+      "   bx lr\n");
+}
+
+static int failures;
+static void check(aether_status s, const char* what) {
+  if (s != AETHER_OK) {
+    ++failures;
+    printf("# FAILED: %s: %s\n", what, aether_status_name(s));
+  }
+}
+
+/* Frame t: xorshift32 draws in [-1, 1) (the test image's sequence). */
+static void frame_of(unsigned t, float* frame) {
+  uint32_t x = 0x9E3779B9u ^ (t * 0x85EBCA6Bu);
+  for (int i = 0; i < kInputDim; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    frame[i] = (float)(x >> 8) * (1.0f / 8388608.0f) - 1.0f;
+  }
+}
+
+/* --- stack painting --- */
+extern uint32_t __stack_limit;
+#define PAINT 0xC5A5C5A5u
+static uint32_t* paint_low;
+
+/* Paints from the stack's limit up to just below this function's frame;
+ * returns the painted top (the caller's frame lies above it). */
+__attribute__((noinline)) static uint32_t* paint_stack(void) {
+  uint32_t here;
+  uint32_t* top = (uint32_t*)((uintptr_t)&here & ~(uintptr_t)3) - 64; /* leave this frame alone */
+  paint_low = &__stack_limit;
+  for (uint32_t* p = paint_low; p < top; ++p) *p = PAINT;
+  return top;
+}
+/* Bytes of painted stack overwritten since paint_stack (below `top`). */
+static unsigned long stack_used(const uint32_t* top) {
+  const uint32_t* p = paint_low;
+  while (p < top && *p == PAINT) ++p;
+  return (unsigned long)((const char*)top - (const char*)p);
+}
+
+/* Caller memory for every node (the largest configuration here needs less). */
+static unsigned char arena[416 * 1024];
+
+static aether_node_config config(uint32_t mode, uint32_t window_len, uint32_t capacity, uint32_t dtype) {
+  aether_node_config c;
+  c.input_dim = kInputDim;
+  c.window_len = window_len;
+  c.n_classes = kClasses;
+  c.mode = mode;
+  c.capacity = capacity;
+  c.cache_dtype = dtype;
+  return c;
+}
+
+static const char* dtype_name(uint32_t dtype) { return dtype == AETHER_CACHE_F16 ? "f16" : "f32"; }
+
+static double instr_per_tick;
+
+/* Streaming push: capacity 128, sliding-window eviction; pushes 1..1128,
+ * pushes 129..1128 timed one by one (mean and worst), the stack of one push. */
+static void stream_cost(const node_blob* blob, uint32_t dtype) {
+  const aether_node_config cfg = config(AETHER_MODE_STREAM, 0, kCapacity, dtype);
+  aether_node* node = NULL;
+  const size_t heap0 = board_heap_in_use();
+  check(aether_node_init(blob->data, blob->len, &cfg, arena, sizeof arena, &node), "stream init");
+  if (node == NULL) return;
+  printf("heap init stream %s %lu\n", dtype_name(dtype), (unsigned long)(board_heap_in_use() - heap0));
+  float frame[kInputDim], logits[kClasses];
+  uint64_t total = 0;
+  uint32_t worst = 0;
+  unsigned worst_at = 0;
+  for (unsigned t = 1; t <= kLastTimed; ++t) {
+    frame_of(t, frame);
+    const uint32_t a = ticks_now();
+    const aether_status s = aether_node_push(node, frame, logits);
+    const uint32_t b = ticks_now();
+    check(s, "stream push");
+    if (t >= kFirstTimed) {
+      const uint32_t dt = ticks_between(a, b);
+      total += dt;
+      if (dt > worst) worst = dt, worst_at = t;
+    }
+  }
+  const unsigned n = kLastTimed - kFirstTimed + 1;
+  printf("push mean instructions %s %.0f\n", dtype_name(dtype), (double)total * instr_per_tick / n);
+  printf("push worst instructions %s %.0f\n", dtype_name(dtype), (double)worst * instr_per_tick);
+  printf("push worst at %s %u\n", dtype_name(dtype), worst_at);
+  printf("push logit0 %s %.6g\n", dtype_name(dtype), (double)logits[0]);
+  frame_of(kLastTimed + 1, frame);
+  uint32_t* top = paint_stack();
+  check(aether_node_push(node, frame, logits), "stream push (stack)");
+  printf("stack push %s %lu\n", dtype_name(dtype), stack_used(top));
+  aether_node_destroy(node);
+}
+
+/* Ring classify (forward over window_len frames, Pool::mean) of a full ring. */
+static void ring_cost(const node_blob* blob, uint32_t window_len) {
+  const aether_node_config cfg = config(AETHER_MODE_RING, window_len, 0, 0);
+  aether_node* node = NULL;
+  const size_t heap0 = board_heap_in_use();
+  check(aether_node_init(blob->data, blob->len, &cfg, arena, sizeof arena, &node), "ring init");
+  if (node == NULL) return;
+  printf("heap init ring %lu %lu\n", (unsigned long)window_len, (unsigned long)(board_heap_in_use() - heap0));
+  float frame[kInputDim], logits[kClasses];
+  for (unsigned t = 1; t <= window_len; ++t) {
+    frame_of(t, frame);
+    check(aether_node_push(node, frame, NULL), "ring push");
+  }
+  const uint32_t a = ticks_now();
+  const aether_status s = aether_node_classify(node, logits, kClasses);
+  const uint32_t b = ticks_now();
+  check(s, "ring classify");
+  printf("classify instructions %lu %.0f\n", (unsigned long)window_len, (double)ticks_between(a, b) * instr_per_tick);
+  uint32_t* top = paint_stack();
+  check(aether_node_classify(node, logits, kClasses), "ring classify (stack)");
+  printf("stack classify %lu %lu\n", (unsigned long)window_len, stack_used(top));
+  aether_node_destroy(node);
+}
+
+static void memory(const char* what, const aether_node_config* cfg, const node_blob* blob) {
+  size_t bytes = 0;
+  check(aether_node_memory_needed(blob->data, blob->len, cfg, &bytes), "memory_needed");
+  printf("memory %s %lu\n", what, (unsigned long)bytes);
+}
+
+int main(void) {
+  printf("# %s\n", board_name());
+  ticks_start();
+  /* Calibration: 2 n instructions in the loop, plus the call and the two
+   * counter reads (a few instructions: under one tick). */
+  const uint32_t n = 1000000;
+  const uint32_t a = ticks_now();
+  spin(n);
+  const uint32_t b = ticks_now();
+  const uint32_t cal = ticks_between(a, b);
+  instr_per_tick = cal > 0 ? (2.0 * n) / cal : 0;
+  printf("calibration instructions %lu\n", (unsigned long)(2 * n));
+  printf("calibration ticks %lu\n", (unsigned long)cal);
+  printf("calibration instructions per tick %.3f\n", instr_per_tick);
+
+  static const uint32_t caps[] = {64, 128, 256};
+  char what[48];
+  for (unsigned i = 0; i < 3; ++i) {
+    for (uint32_t dt = 0; dt < 2; ++dt) {
+      const aether_node_config cfg = config(AETHER_MODE_STREAM, 0, caps[i], dt);
+      snprintf(what, sizeof what, "stream %lu %s", (unsigned long)caps[i], dtype_name(dt));
+      memory(what, &cfg, &node_blob_f32);
+    }
+  }
+  static const uint32_t windows[] = {64, 256};
+  for (unsigned i = 0; i < 2; ++i) {
+    const aether_node_config cfg = config(AETHER_MODE_RING, windows[i], 0, 0);
+    snprintf(what, sizeof what, "ring %lu", (unsigned long)windows[i]);
+    memory(what, &cfg, &node_blob_f32);
+  }
+
+  stream_cost(&node_blob_f32, AETHER_CACHE_F32);
+  stream_cost(&node_blob_f32, AETHER_CACHE_F16);
+  ring_cost(&node_blob_f32, 64);
+  ring_cost(&node_blob_f32, 256);
+  printf("failures %d\n", failures);
+  return failures;
+}
