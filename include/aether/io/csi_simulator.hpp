@@ -24,8 +24,20 @@
 /// consecutive frames change. Subcarriers are laid out like the ESP32's 64:
 /// index 0 (DC) and 27..37 (guard band) are zero pairs.
 ///
-/// Deterministic from the seed (own xorshift64* and Box-Muller, so any
-/// standard library gives the same bytes). Standard library only.
+/// Files: `PREFIX.csi.jsonl` (one raw_csi record a line per node and frame:
+/// `timestamp`, `node_id` 1.., `subcarriers` 64, `iq_hex` = 64 signed int8
+/// I/Q pairs, as the sensing server writes them), `PREFIX.csi.meta.json`
+/// (label "synthetic", frame_count, simulator_seed) and `PREFIX.labels.csv`
+/// (`start,end,label`, one row per segment, class names from
+/// `simulator_class_name`). All nodes of a segment share the motion (rate,
+/// amplitude, phase) but each has its own static paths and gain.
+///
+/// Deterministic from the seed: own xorshift64* and Box-Muller, so the
+/// random stream is the same everywhere; the bytes are identical for one
+/// libm (sin/cos/log results feed an int8 rounding, so another libm may
+/// differ in rare last-bit cases). Tested in tests/synth_io_test.cpp;
+/// the task and its measured results: docs/training-synthetic.md.
+/// Standard library only. Cost O(frames x nodes x 64 x paths).
 /// Thread safety: free functions over values.
 
 #include <aether/error.hpp>
@@ -41,7 +53,7 @@
 
 namespace aether::io {
 
-/// Simulator settings (defaults: the benchmark of docs/training.md).
+/// Simulator settings (defaults: the benchmark of docs/training-synthetic.md).
 struct SimulatorOptions {
   std::uint64_t seed = 1;
   std::vector<double> rates = {0.5, 1.0, 2.0, 4.0};  ///< Hz, one per class
