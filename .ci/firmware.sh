@@ -14,7 +14,8 @@
 #  4. runs empty_image under qemu (exit 0: startup, FPU, semihosting exit);
 #  5. runs node_image under qemu and node_image_host on this host, and
 #     firmware_compare fails on any logit beyond 1e-5 * max(1, |host|), any
-#     other token that differs, or a missing or extra line;
+#     other token that differs, or a missing or extra line; and must reject
+#     the host output with one logit moved by 1e-4 and with its last line cut;
 #  6. hook: every executable .ci/firmware.d/*.sh runs last, with the build
 #     folder as $1 (firmware_report goes there).
 # Exit status: non-zero on the first failing check.
@@ -82,6 +83,16 @@ if [ -x "$build/node_image" ] || [ -f "$build/node_image" ]; then
   "$host/firmware_compare" "$build/node_image_host.out" "$build/node_image.out" \
     || fail "node_image output differs from the host's"
   grep '^# ' "$build/node_image.out" || true
+  # The comparison can fail: a host value off by 1e-4 (beyond 1e-5 * max(1, |x|)
+  # for these logits) and a missing last line must each be reported.
+  awk '!done && /^ring / { $4 = $4 + 1e-4; done = 1 } { print }' "$build/node_image_host.out" >"$build/wrong_value.out"
+  sed '$d' "$build/node_image_host.out" >"$build/missing_line.out"
+  for wrong in wrong_value missing_line; do
+    rc=0
+    "$host/firmware_compare" "$build/$wrong.out" "$build/node_image.out" >"$build/$wrong.compare" || rc=$?
+    [ "$rc" -eq 1 ] || fail "firmware_compare accepted $build/$wrong.out (exit $rc)"
+  done
+  echo "firmware.sh: firmware_compare rejects a wrong host value and a missing line"
 fi
 
 # --- 6. further steps (firmware_report) ---

@@ -261,4 +261,30 @@ inline const char* isa_summary() {
 #endif
 }
 
+/// The `main` of a bench with the common flags (--wall, --csv=PATH;
+/// Google Benchmark's own pass through): registers with `register_all()`,
+/// runs, then `summarize(results, os, csv_path, wall)` on stdout (stderr when
+/// --benchmark_format is not console). `csv_file`: the default CSV name.
+template <class Register, class Summarize>
+int bench_main(int argc, char** argv, const char* csv_file, Register register_all, Summarize summarize) {
+  const bool wall = take_flag(argc, argv, "--wall");
+  const std::string csv_flag = take_value(argc, argv, "--csv");
+  const std::string bench_out = peek_value(argc, argv, "--benchmark_out");
+  const std::string format = peek_value(argc, argv, "--benchmark_format");
+
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  register_all();
+
+  RecordingReporter reporter(benchmark::CreateDefaultDisplayReporter());
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  const Results results(reporter.runs(), wall);
+  if (results.empty()) return 0;  // e.g. --benchmark_list_tests
+  std::ostream& os = (format.empty() || format == "console") ? std::cout : std::cerr;
+  summarize(results, os, csv_path(csv_flag, bench_out, csv_file), wall);
+  return 0;
+}
+
 }  // namespace aether_bench

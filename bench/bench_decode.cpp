@@ -146,23 +146,4 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const bool wall = aether_bench::take_flag(argc, argv, "--wall");
-  const std::string csv_flag = aether_bench::take_value(argc, argv, "--csv");
-  const std::string bench_out = aether_bench::peek_value(argc, argv, "--benchmark_out");
-  const std::string format = aether_bench::peek_value(argc, argv, "--benchmark_format");
-
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  register_all();
-
-  aether_bench::RecordingReporter reporter(benchmark::CreateDefaultDisplayReporter());
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-
-  const aether_bench::Results results(reporter.runs(), wall);
-  if (results.empty()) return 0;
-  std::ostream& os = (format.empty() || format == "console") ? std::cout : std::cerr;
-  summarize(results, os, aether_bench::csv_path(csv_flag, bench_out, "bench_decode.csv"), wall);
-  return 0;
-}
+int main(int argc, char** argv) { return aether_bench::bench_main(argc, argv, "bench_decode.csv", register_all, summarize); }

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <fstream>
 #include <random>
 #include <string>
@@ -212,6 +213,54 @@ TEST(Sidecar, WrittenFileIsPlainJsonWithFixedKeys) {
   EXPECT_EQ(j["window"], 16);
   EXPECT_FALSE(j.contains("attention"));
   EXPECT_FALSE(j.contains("classes"));
+}
+
+TEST(Sidecar, GateKeyGivesTheModelItsPerLayerGates) {
+  TempDir dir;
+  const fs::path blob = dir.path / "m.rvne";
+  aether::rvne::Header h = aether::rvne::Header::aether_default();
+  h.layers = 2;
+  const aether::rvne::Blob b = aether::rvne::init_random(h, 9);
+  std::vector<float> w0 = aether::FastGrnnGate<float>(h.head_dim, 4).packed(), w1 = w0;
+  for (float& x : w1) x *= -2.0f;
+  auto write_gate = [&](const std::vector<std::vector<float>>& sets) {
+    const std::vector<std::uint8_t> bytes = aether::gate_bytes(sets);
+    std::ofstream(dir.path / "m.gate.f32", std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  };
+  write_gate({w0, w1});
+  Sidecar s;
+  s.gate = aether::io::GateSpec{h.head_dim, 4, 8, "salient", "m.gate.f32"};
+  aether::io::save_model(blob, b, s);
+  const aether::io::Model m = aether::io::load_model(blob);
+  const aether::ModelAttention a = aether::io::model_attention(m, blob);
+  ASSERT_TRUE(a.gate.has_value());
+  EXPECT_EQ(a.gate->options.top_k, 8u);
+  EXPECT_EQ(a.gate->options.mode, aether::GateMode::salient);
+  const aether::TemporalModel<float> model(m.blob, a);
+  ASSERT_TRUE(model.gated());
+  EXPECT_EQ(model.gate(0).packed(), w0);
+  EXPECT_EQ(model.gate(1).packed(), w1);
+  write_gate({w1});  // one record: shared by every layer
+  EXPECT_EQ(aether::TemporalModel<float>(m.blob, aether::io::model_attention(m, blob)).gate(0).packed(), w1);
+
+  write_gate({w0, w1, w0});  // three records for two layers
+  std::string what = error_text(Errc::invalid_sidecar, [&] { aether::io::model_attention(m, blob); });
+  EXPECT_NE(what.find("gate.weights"), std::string::npos) << what;
+  std::vector<float> bad = w0;
+  bad[3] = std::numeric_limits<float>::quiet_NaN();
+  write_gate({bad});
+  what = error_text(Errc::invalid_sidecar, [&] { aether::io::model_attention(m, blob); });
+  EXPECT_NE(what.find("w_gate[3]"), std::string::npos) << what;
+  aether::io::Model wrong = m;
+  wrong.sidecar.gate->input_dim = h.head_dim + 1;
+  what = error_text(Errc::invalid_sidecar, [&] { aether::io::model_attention(wrong, blob); });
+  EXPECT_NE(what.find("gate.input_dim"), std::string::npos) << what;
+  fs::remove(dir.path / "m.gate.f32");
+  error_text(Errc::io_error, [&] { aether::io::model_attention(m, blob); });
+  wrong = m;
+  wrong.sidecar.gate->weights.clear();  // no file: the reference's initial weights
+  EXPECT_EQ(aether::TemporalModel<float>(m.blob, aether::io::model_attention(wrong, blob)).gate(1).packed(), w0);
 }
 
 }  // namespace

@@ -58,4 +58,41 @@ inline std::vector<float> read_gate_weights(const std::string& path, std::size_t
   return read_gate_file(path, input_dim, hidden_dim).packed();
 }
 
+/// The weight sets of a model's `.gate.f32` file (`bytes`, `size`): one
+/// record per layer in blob order, or one record shared by every layer
+/// (`layers` = the blob's layer count). Each record is decoded and checked as
+/// `gate_from_bytes`. Throws `Errc::invalid_argument` when `size` is not 1 or
+/// `layers` records (naming both).
+inline std::vector<std::vector<float>> gate_layers_from_bytes(std::size_t input_dim, std::size_t hidden_dim,
+                                                              std::size_t layers, const std::uint8_t* bytes,
+                                                              std::size_t size) {
+  const std::size_t record = 4 * FastGrnnGate<float>::packed_size(input_dim, hidden_dim);
+  const std::size_t count = size / record;
+  if (size % record != 0 || (count != 1 && count != layers)) {
+    detail::fail(Errc::invalid_argument, "gate weights: " + std::to_string(size) + " bytes, expected " +
+                                             std::to_string(record) + " (one gate for every layer) or " +
+                                             std::to_string(record * layers) + " (one per layer, " +
+                                             std::to_string(layers) + " layers)");
+  }
+  std::vector<std::vector<float>> out;
+  for (std::size_t r = 0; r < count; ++r) {
+    out.push_back(gate_from_bytes(input_dim, hidden_dim, bytes + r * record, record).packed());
+  }
+  return out;
+}
+
+/// Little-endian bytes of weight sets in the layout, concatenated (the
+/// inverse of `gate_layers_from_bytes`; one set = a `.gate.f32` file).
+inline std::vector<std::uint8_t> gate_bytes(const std::vector<std::vector<float>>& sets) {
+  std::vector<std::uint8_t> out;
+  for (const std::vector<float>& w : sets) {
+    for (float f : w) {
+      std::uint32_t u;
+      std::memcpy(&u, &f, 4);
+      for (int b = 0; b < 4; ++b) out.push_back(static_cast<std::uint8_t>(u >> (8 * b)));
+    }
+  }
+  return out;
+}
+
 }  // namespace aether

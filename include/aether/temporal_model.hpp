@@ -7,6 +7,8 @@
 
 #include <aether/arena.hpp>
 #include <aether/error.hpp>
+#include <aether/fast_grnn_gate.hpp>
+#include <aether/gate_state.hpp>
 #include <aether/kv_cache.hpp>
 #include <aether/rvne/codec.hpp>
 #include <aether/rvne/layout.hpp>
@@ -19,7 +21,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -33,14 +37,28 @@ enum class Pool {
   last,  ///< the newest frame (what a stream reports)
 };
 
+/// Salience gates of a model (GATE.md; the sidecar's `gate` key, never the
+/// blob): one FastGRNN gate per layer scoring that layer's keys (pooled over
+/// kv heads), so `input_dim` must be the blob's head_dim.
+struct ModelGate {
+  GateOptions options;         ///< top_k and mode, shared by every layer
+  std::size_t input_dim = 0;   ///< must equal the blob's head_dim
+  std::size_t hidden_dim = 16; ///< H
+  /// Weights in the `NAME.gate.f32` layout (`FastGrnnGate<float>::packed_size`
+  /// values each): one per layer in blob order, or one shared by every layer;
+  /// empty = the reference's initial weights for every layer.
+  std::vector<std::vector<float>> layers;
+};
+
 /// Attention options a blob does not carry (MODEL.md "Inputs"). The default is
-/// the AETHER head's: sparse, W 32, B 16, globals {0}, causal.
+/// the AETHER head's: sparse, W 32, B 16, globals {0}, causal, ungated.
 struct ModelAttention {
   Backend backend = Backend::SparseGqa;
   std::size_t window = 32;
   std::size_t block_size = 16;
   std::vector<std::size_t> global_tokens = {0};
   bool causal = true;
+  std::optional<ModelGate> gate;  ///< per-layer salience gates; absent = ungated
 };
 
 /// What a model load may cost, checked from the header before anything is
@@ -160,6 +178,50 @@ class TemporalModel {
       if (why != nullptr) rvne::detail::reject(*why, Errc::invalid_config, "TemporalHeadConfig.block_size is 0");
       return Errc::invalid_config;
     }
+    if (attention.gate) return check_gate(*attention.gate, header, attention.backend, why);
+    return Errc::ok;
+  }
+
+  /// The gate rules of `check`: sparse backend, input_dim == head_dim
+  /// (`Errc::shape_mismatch`), hidden_dim >= 1, 0, 1 or `layers` weight sets
+  /// of `packed_size` finite values each (`Errc::invalid_config`).
+  static Errc check_gate(const ModelGate& g, const rvne::Header& header, Backend backend,
+                         rvne::ParseResult* why = nullptr) noexcept {
+    rvne::ParseResult scratch;
+    rvne::ParseResult& r = why != nullptr ? *why : scratch;
+    if (backend != Backend::SparseGqa) {
+      rvne::detail::reject(r, Errc::invalid_config, "ModelGate: gating needs the sparse backend");
+      return Errc::invalid_config;
+    }
+    if (g.input_dim != header.head_dim) {
+      rvne::detail::reject(r, Errc::shape_mismatch, "ModelGate.input_dim %zu against the blob's head_dim %u",
+                           g.input_dim, static_cast<unsigned>(header.head_dim));
+      return Errc::shape_mismatch;
+    }
+    if (g.hidden_dim == 0) {
+      rvne::detail::reject(r, Errc::invalid_config, "ModelGate.hidden_dim is 0");
+      return Errc::invalid_config;
+    }
+    if (g.layers.size() > 1 && g.layers.size() != header.layers) {
+      rvne::detail::reject(r, Errc::invalid_config, "ModelGate.layers holds %zu weight sets for a blob of %u layers",
+                           g.layers.size(), static_cast<unsigned>(header.layers));
+      return Errc::invalid_config;
+    }
+    const std::size_t want = FastGrnnGate<float>::packed_size(g.input_dim, g.hidden_dim);
+    for (std::size_t l = 0; l < g.layers.size(); ++l) {
+      if (g.layers[l].size() != want) {
+        rvne::detail::reject(r, Errc::invalid_config,
+                             "ModelGate.layers[%zu] has %zu values, expected %zu for input_dim %zu, hidden_dim %zu", l,
+                             g.layers[l].size(), want, g.input_dim, g.hidden_dim);
+        return Errc::invalid_config;
+      }
+      for (std::size_t e = 0; e < want; ++e) {
+        if (!std::isfinite(g.layers[l][e])) {
+          rvne::detail::reject(r, Errc::invalid_config, "ModelGate.layers[%zu][%zu] is not finite", l, e);
+          return Errc::invalid_config;
+        }
+      }
+    }
     return Errc::ok;
   }
 
@@ -198,14 +260,24 @@ class TemporalModel {
         owned_(weights, weights + count),
         weights_(owned_.data()) {
     bind();
+    make_gates(attention);
   }
 
   TemporalModel(const TemporalModel& o)
-      : header_(o.header_), head_(o.head_), owned_(o.owned_), weights_(o.owns() ? owned_.data() : o.weights_) {
+      : header_(o.header_),
+        head_(o.head_),
+        owned_(o.owned_),
+        weights_(o.owns() ? owned_.data() : o.weights_),
+        gates_(o.gates_),
+        gate_options_(o.gate_options_) {
     bind();
   }
   TemporalModel(TemporalModel&& o) noexcept
-      : header_(o.header_), head_(std::move(o.head_)), weights_(o.weights_) {
+      : header_(o.header_),
+        head_(std::move(o.head_)),
+        weights_(o.weights_),
+        gates_(std::move(o.gates_)),
+        gate_options_(o.gate_options_) {
     const bool owned = o.owns();
     owned_.swap(o.owned_);
     if (owned) weights_ = owned_.data();
@@ -218,6 +290,8 @@ class TemporalModel {
   TemporalModel& operator=(TemporalModel&& o) noexcept {
     header_ = o.header_;
     head_ = std::move(o.head_);
+    gates_ = std::move(o.gates_);
+    gate_options_ = o.gate_options_;
     const bool owned = o.owns();
     owned_.swap(o.owned_);
     weights_ = owned ? owned_.data() : o.weights_;
@@ -232,6 +306,11 @@ class TemporalModel {
   std::size_t layers() const noexcept { return header_.layers; }
   /// First weight element (layout order), wherever it lies.
   const T* weights() const noexcept { return weights_; }
+  /// Whether the model was built with a `ModelAttention::gate`.
+  bool gated() const noexcept { return !gates_.empty(); }
+  /// Layer `l`'s gate (gated(), l < layers(); unchecked) and the options of every layer.
+  const FastGrnnGate<T>& gate(std::size_t l) const noexcept { return gates_[l]; }
+  const GateOptions& gate_options() const noexcept { return gate_options_; }
 
   /// The weights of one layer (`x W` convention, row-major `[in][out]`),
   /// views into the model's weights.
@@ -287,12 +366,21 @@ class TemporalModel {
         k(fw.k.data(), n, header_.kv_heads, header_.head_dim), v(fw.v.data(), n, header_.kv_heads, header_.head_dim),
         a(fw.a.data(), n, header_.q_heads, header_.head_dim);
     const Eigen::Map<const Matrix> hm(h, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(D));
-    if (trace != nullptr) *trace = Trace{};
+    if (trace != nullptr) {
+      if (gated()) {
+        detail::fail(Errc::invalid_argument, "TemporalModel::forward: no trace (training) through a gated model");
+      }
+      *trace = Trace{};
+    }
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       for (std::size_t i = 0; i < n; ++i) {
         project_qkv(h + i * D, layers_[l], fw.row.data(), q.data() + i * qw, k.data() + i * kvw, v.data() + i * kvw);
       }
-      head_.forward(q, k, v, a, fw.attention);
+      if (gated()) {
+        head_.forward_gated(q, k, v, gates_[l], gate_options_, a, fw.attention);
+      } else {
+        head_.forward(q, k, v, a, fw.attention);
+      }
       if (trace != nullptr) {
         trace->inputs.emplace_back(hm);
         trace->q.emplace_back(Tensor3View<const T>(q));
@@ -320,13 +408,23 @@ class TemporalModel {
   /// heads, head_dim)` scratch views; `scratch`: `scratch_size()` aligned
   /// values; writes `classes()` logits. Fails as `TemporalHead::step` (a full
   /// cache without a policy refuses before any cache changes). Allocation-free
-  /// once `ws` has served one step of caches of this capacity.
+  /// once `ws` has served one step of caches of this capacity. A gated model
+  /// needs `gates` (one `GateState` per layer over `gate(l)`, beside
+  /// `caches[l]`; the gated `TemporalHead::step`); null for a gated model is
+  /// `Errc::invalid_argument`, and an ungated model ignores them.
   template <class S>
   void step_frame(T* x, KvCache<T, S>* caches, Tensor3View<T> q, Tensor3View<T> k, Tensor3View<T> v,
-                  Tensor3View<T> a, T* scratch, Workspace<T>& ws, T* logits) const {
+                  Tensor3View<T> a, T* scratch, Workspace<T>& ws, T* logits, GateState<T>* gates = nullptr) const {
+    if (gated() && gates == nullptr) {
+      detail::fail(Errc::invalid_argument, "TemporalModel::step_frame: a gated model needs one GateState per layer");
+    }
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       project_qkv(x, layers_[l], scratch, q.data(), k.data(), v.data());
-      head_.step(q, k, v, caches[l], a, ws);
+      if (gated()) {
+        head_.step(q, k, v, caches[l], gates[l], a, ws);
+      } else {
+        head_.step(q, k, v, caches[l], a, ws);
+      }
       residual(a.data(), layers_[l].wo, scratch, x);
     }
     project(x, wc(), scratch, logits);
@@ -376,6 +474,24 @@ class TemporalModel {
       weights_ = dst;
     }
     bind();
+    make_gates(attention);
+  }
+
+  /// The per-layer gates of `attention.gate` (already validated by `check`).
+  void make_gates(const ModelAttention& attention) {
+    if (!attention.gate) return;
+    const ModelGate& g = *attention.gate;
+    gate_options_ = g.options;
+    gates_.reserve(header_.layers);
+    for (std::size_t l = 0; l < header_.layers; ++l) {
+      if (g.layers.empty()) {
+        gates_.emplace_back(g.input_dim, g.hidden_dim);
+      } else {
+        const std::vector<float>& f = g.layers[g.layers.size() == 1 ? 0 : l];
+        const std::vector<T> w(f.begin(), f.end());
+        gates_.push_back(FastGrnnGate<T>::from_packed(g.input_dim, g.hidden_dim, w.data(), w.size()));
+      }
+    }
   }
 
   static const rvne::Header& checked(const rvne::BlobView& view, const ModelAttention& attention,
@@ -469,6 +585,8 @@ class TemporalModel {
   const T* weights_ = nullptr;                          // owned_, caller memory or the blob's bytes
   std::vector<Layer> layers_;                           // views into weights_
   std::size_t wc_offset_ = 0;                           // first element of Wc
+  std::vector<FastGrnnGate<T>> gates_;                  // one per layer when gated
+  GateOptions gate_options_;
 };
 
 /// Frame-by-frame inference of one track: one KV cache per layer.
@@ -477,6 +595,16 @@ class TemporalModel {
 /// step, residual) and returns the logits with pool = last. For a causal
 /// sparse model they equal, bit for bit, `forward` over all frames pushed so
 /// far with `Pool::last` (dense: within 1e-6), as long as nothing was evicted.
+///
+/// A gated model's stream holds one `GateState` per layer beside its cache:
+/// each push scores the layer's new keys and decodes with the running top-k
+/// set of the tokens held. The gated prefill's mask is the top-k over the
+/// whole window, so every earlier row of a prefill over 0..t may see a set
+/// that later tokens changed, while the stream's row j saw the top-k over
+/// 0..j. Hence, without eviction: a one-layer gated stream equals the gated
+/// `forward` with `Pool::last` bit for bit; with more layers it does when
+/// no token ever leaves a set (top_k 0, or top_k >= the frames pushed), and
+/// otherwise it is the causal form (docs/gate.md). With eviction see GATE.md.
 ///
 /// Ownership: refers to its model (which must outlive it); owns its caches
 /// and scratch (memory O(layers * capacity * kv_heads * head_dim), allocated
@@ -497,6 +625,10 @@ class TemporalStream {
         logits_(static_cast<Eigen::Index>(model.classes())) {
     caches_.reserve(model.layers());
     for (std::size_t l = 0; l < model.layers(); ++l) caches_.push_back(model.head().make_cache(capacity, eviction));
+    if (model.gated()) {
+      gates_.reserve(model.layers());
+      for (std::size_t l = 0; l < model.layers(); ++l) gates_.emplace_back(model.gate(l), model.gate_options(), capacity);
+    }
     scratch_ = model.make_scratch();
   }
 
@@ -511,7 +643,10 @@ class TemporalStream {
   /// Forgets every frame; keeps the memory.
   void reset() noexcept {
     for (auto& c : caches_) c.clear();
+    for (auto& g : gates_) g.clear();
   }
+  /// Layer `l`'s gate state (gated models; l < layers, unchecked): saliences and the kept set.
+  const GateState<T>& gate_state(std::size_t l) const noexcept { return gates_[l]; }
 
   /// Pushes one frame (`input_dim` values at `frame`); returns the logits
   /// (valid until the next push). Throws `Errc::cache_full` when full without
@@ -520,7 +655,8 @@ class TemporalStream {
   /// cache changes).
   const Vector& push(const T* frame) {
     x_ = Eigen::Map<const Vector>(frame, static_cast<Eigen::Index>(model_->input_dim()));
-    model_->step_frame(x_.data(), caches_.data(), q_, k_, v_, a_, scratch_.data(), ws_, logits_.data());
+    model_->step_frame(x_.data(), caches_.data(), q_, k_, v_, a_, scratch_.data(), ws_, logits_.data(),
+                       gates_.empty() ? nullptr : gates_.data());
     return logits_;
   }
   /// `push` of an Eigen vector; throws `Errc::shape_mismatch` for a wrong size.
@@ -535,6 +671,7 @@ class TemporalStream {
  private:
   const TemporalModel<T>* model_;
   std::vector<KvCache<T>> caches_;
+  std::vector<GateState<T>> gates_;  // one per layer (gated models)
   Workspace<T> ws_;
   Vector x_, scratch_;
   Tensor3<T> q_, k_, v_, a_;

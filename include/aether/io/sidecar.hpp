@@ -16,6 +16,7 @@
 /// Thread safety: free functions over values, no shared state.
 
 #include <aether/error.hpp>
+#include <aether/gate_file.hpp>
 #include <aether/io/sha256.hpp>
 #include <aether/rvne.hpp>
 #include <aether/temporal_head.hpp>
@@ -361,6 +362,47 @@ inline Model load_model(const std::filesystem::path& blob_path) {
   }
   m.has_sidecar = true;
   return m;
+}
+
+/// The per-layer gates the sidecar's `gate` key describes for a blob of
+/// `header` at `blob_path`, or none without the key. `gate.weights` names a
+/// file beside the blob (`gate_layers_from_bytes`: one record per layer or
+/// one for all); no `weights` = the reference's initial weights. Throws
+/// `Errc::invalid_sidecar` for `gate.input_dim` != the blob's head_dim or a
+/// file of the wrong size or with non-finite weights (naming the values),
+/// `Errc::io_error` for an unreadable file.
+inline std::optional<ModelGate> load_gate(const Sidecar& s, const std::filesystem::path& blob_path,
+                                          const rvne::Header& header) {
+  if (!s.gate) return std::nullopt;
+  const GateSpec& g = *s.gate;
+  const std::string where = sidecar_path(blob_path).string() + ": ";
+  if (g.input_dim != header.head_dim) {
+    detail::bad_key(where, "gate.input_dim",
+                    std::to_string(g.input_dim) + " against the blob's head_dim " + std::to_string(header.head_dim));
+  }
+  if (g.hidden_dim == 0) detail::bad_key(where, "gate.hidden_dim", "must be at least 1");
+  ModelGate m;
+  m.options = GateOptions{g.top_k, g.mode == "salient" ? GateMode::salient : GateMode::prune};
+  m.input_dim = g.input_dim;
+  m.hidden_dim = g.hidden_dim;
+  if (!g.weights.empty()) {
+    const std::filesystem::path file = blob_path.parent_path() / g.weights;
+    const std::vector<std::uint8_t> bytes = detail::read_bytes(file);
+    try {
+      m.layers = gate_layers_from_bytes(g.input_dim, g.hidden_dim, header.layers, bytes.data(), bytes.size());
+    } catch (const Error& e) {
+      detail::bad_key(where, "gate.weights", file.string() + ": " + e.what());
+    }
+  }
+  return m;
+}
+
+/// The attention options of a loaded model: the sidecar's `attention` (or
+/// the default) with its gates (`load_gate`).
+inline ModelAttention model_attention(const Model& m, const std::filesystem::path& blob_path) {
+  ModelAttention a = m.sidecar.attention_or_default();
+  if (m.has_sidecar) a.gate = load_gate(m.sidecar, blob_path, m.blob.header);
+  return a;
 }
 
 /// Writes the blob (atomically) and then its sidecar. Returns the sidecar as
