@@ -17,6 +17,7 @@
  * main returns 0 unless a C ABI call failed. */
 #include "board.h"
 #include "node_blobs.h"
+#include "test_frames.h"
 
 #include <aether/c/aether.h>
 
@@ -54,17 +55,6 @@ static void check(aether_status s, const char* what) {
   if (s != AETHER_OK) {
     ++failures;
     printf("# FAILED: %s: %s\n", what, aether_status_name(s));
-  }
-}
-
-/* Frame t: xorshift32 draws in [-1, 1) (the test image's sequence). */
-static void frame_of(unsigned t, float* frame) {
-  uint32_t x = 0x9E3779B9u ^ (t * 0x85EBCA6Bu);
-  for (int i = 0; i < kInputDim; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    frame[i] = (float)(x >> 8) * (1.0f / 8388608.0f) - 1.0f;
   }
 }
 
@@ -121,7 +111,7 @@ static void stream_cost(const node_blob* blob, uint32_t dtype) {
   uint32_t worst = 0;
   unsigned worst_at = 0;
   for (unsigned t = 1; t <= kLastTimed; ++t) {
-    frame_of(t, frame);
+    test_frame(t, frame, kInputDim);
     const uint32_t a = ticks_now();
     const aether_status s = aether_node_push(node, frame, logits);
     const uint32_t b = ticks_now();
@@ -137,7 +127,7 @@ static void stream_cost(const node_blob* blob, uint32_t dtype) {
   printf("push worst instructions %s %.0f\n", dtype_name(dtype), (double)worst * instr_per_tick);
   printf("push worst at %s %u\n", dtype_name(dtype), worst_at);
   printf("push logit0 %s %.6g\n", dtype_name(dtype), (double)logits[0]);
-  frame_of(kLastTimed + 1, frame);
+  test_frame(kLastTimed + 1, frame, kInputDim);
   uint32_t* top = paint_stack();
   check(aether_node_push(node, frame, logits), "stream push (stack)");
   printf("stack push %s %lu\n", dtype_name(dtype), stack_used(top));
@@ -154,7 +144,7 @@ static void ring_cost(const node_blob* blob, uint32_t window_len) {
   printf("heap init ring %lu %lu\n", (unsigned long)window_len, (unsigned long)(board_heap_in_use() - heap0));
   float frame[kInputDim], logits[kClasses];
   for (unsigned t = 1; t <= window_len; ++t) {
-    frame_of(t, frame);
+    test_frame(t, frame, kInputDim);
     check(aether_node_push(node, frame, NULL), "ring push");
   }
   const uint32_t a = ticks_now();

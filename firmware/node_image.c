@@ -19,6 +19,7 @@
  * failures; main returns their number (0: pass). */
 #include "board.h"
 #include "node_blobs.h"
+#include "test_frames.h"
 
 #include <aether/c/aether.h>
 #include <aether/c/ruv_temporal.h>
@@ -42,18 +43,6 @@ static void check(int ok, const char* what) {
 
 /* Caller memory for every node (the largest configuration here needs less). */
 static unsigned char arena[160 * 1024];
-
-/* Frame t of the fixed sequence: xorshift32 draws, exact in float on both
- * hosts (a 24-bit integer times a power of two, minus 1). */
-static void frame_of(unsigned t, float* frame) {
-  uint32_t x = 0x9E3779B9u ^ (t * 0x85EBCA6Bu);
-  for (int i = 0; i < kInputDim; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    frame[i] = (float)(x >> 8) * (1.0f / 8388608.0f) - 1.0f;
-  }
-}
 
 static void print_logits(const char* prefix, unsigned t, const float* logits) {
   printf("%s t=%u", prefix, t);
@@ -95,7 +84,7 @@ static void run_ring(const node_blob* blob) {
   snprintf(prefix, sizeof prefix, "ring %s", blob->name);
   check(aether_node_classify(node, logits, kClasses) == AETHER_ERR_INVALID_STATE, "ring classify with no frame");
   for (unsigned t = 1; t <= kRingFrames; ++t) {
-    frame_of(t, frame);
+    test_frame(t, frame, kInputDim);
     check(aether_node_push(node, frame, NULL) == AETHER_OK, "ring push");
     if (t == 1 || t == 7 || t == kWindow || t == 23 || t == kRingFrames) {
       check(aether_node_classify(node, logits, kClasses) == AETHER_OK, "ring classify");
@@ -122,7 +111,7 @@ static void run_stream(const node_blob* blob, uint32_t cache_dtype) {
   if (!node) return;
   snprintf(prefix, sizeof prefix, "stream %s cache=%s", blob->name, cache);
   for (unsigned t = 1; t <= kStreamFrames; ++t) {
-    frame_of(t, frame);
+    test_frame(t, frame, kInputDim);
     check(aether_node_push(node, frame, logits) == AETHER_OK, "stream push");
     print_logits(prefix, t, logits);
   }
@@ -143,7 +132,7 @@ static void run_ruv_temporal(void) {
   board_heap_lock(1);
   check(ruv_temporal_classify(ctx, logits, kClasses) == ESP_ERR_INVALID_STATE, "ruv classify with no frame");
   for (unsigned t = 1; t <= 20; ++t) {
-    frame_of(t, frame);
+    test_frame(t, frame, kInputDim);
     check(ruv_temporal_push(ctx, frame) == ESP_OK, "ruv push");
   }
   check(ruv_temporal_classify(ctx, logits, kClasses + 1) == ESP_ERR_INVALID_ARG, "ruv classify n_classes");
@@ -161,7 +150,7 @@ static void run_hostile(void) {
   float frame[kInputDim], before[kClasses], after[kClasses];
   aether_node* node = init_node(&node_blob_f32, &cfg, "hostile_witness");
   if (!node) return;
-  frame_of(1, frame);
+  test_frame(1, frame, kInputDim);
   check(aether_node_push(node, frame, NULL) == AETHER_OK && aether_node_classify(node, before, kClasses) == AETHER_OK,
         "witness classify");
   board_heap_lock(0);
