@@ -182,3 +182,22 @@ TEST(DatasetLabels, GivenClassesSkipAndCountUnknownLabels) {
   EXPECT_EQ(d.train.size() + zeta + d.counts.labels.straddling, d.counts.windows);
   std::filesystem::remove(csv);
 }
+
+TEST(DatasetLabels, LabelsCsvTimesMustBeWholeNumbers) {
+  // Each bad time is refused with invalid_data naming the file and line; good ones parse.
+  const auto good = write_csv("aether_dataset_labels_good.csv", "100, 102.5,a\n102.5,1.03e2,b\n");
+  const std::vector<io::LabelRange> r = io::read_labels_csv(good);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].end, 102.5);
+  EXPECT_EQ(r[1].end, 103.0);
+  for (const char* bad : {"abc,102,a\n", "100,102x,a\n", "100,,a\n", "100,1e999,a\n", "1e-400,102,a\n"}) {
+    const auto csv = write_csv("aether_dataset_labels_bad.csv", bad);
+    try {
+      io::read_labels_csv(csv);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const aether::Error& e) {
+      EXPECT_EQ(e.code(), aether::Errc::invalid_data) << bad;
+      EXPECT_NE(std::string(e.what()).find("aether_dataset_labels_bad.csv:1"), std::string::npos) << e.what();
+    }
+  }
+}

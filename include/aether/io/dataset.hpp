@@ -31,9 +31,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -354,6 +356,21 @@ struct LabelRange {
   std::string label;
 };
 
+namespace detail {
+/// `s` as a double when the whole string is one number strtod accepts
+/// (leading blanks allowed, as std::stod) and in range; false otherwise.
+/// No exceptions: the caller reports the error through detail::fail.
+inline bool whole_number(const std::string& s, double& out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || end != s.c_str() + s.size() || errno == ERANGE) return false;
+  out = v;
+  return true;
+}
+}  // namespace detail
+
 /// Reads a labels CSV: `start,end,label` per line (Unix seconds, a class
 /// name), an optional header line starting with "start", blank lines and
 /// lines starting with '#' ignored. Throws io_error / invalid_data naming
@@ -374,14 +391,8 @@ inline std::vector<LabelRange> read_labels_csv(const std::filesystem::path& path
     const std::size_t c1 = line.find(','), c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
     if (c2 == std::string::npos) aether::detail::fail(Errc::invalid_data, where + "expected start,end,label");
     LabelRange r;
-    try {
-      std::size_t used = 0;
-      const std::string a = line.substr(0, c1), b = line.substr(c1 + 1, c2 - c1 - 1);
-      r.start = std::stod(a, &used);
-      if (used != a.size()) throw std::invalid_argument(a);
-      r.end = std::stod(b, &used);
-      if (used != b.size()) throw std::invalid_argument(b);
-    } catch (const std::exception&) {
+    if (!detail::whole_number(line.substr(0, c1), r.start) ||
+        !detail::whole_number(line.substr(c1 + 1, c2 - c1 - 1), r.end)) {
       aether::detail::fail(Errc::invalid_data, where + "start and end must be numbers (Unix seconds)");
     }
     r.label = line.substr(c2 + 1);
