@@ -148,14 +148,14 @@ struct PassTile {
   static constexpr int simd_rows() {
     constexpr int per_row = (Dim + lanes - 1) / lanes;
     constexpr int budget = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS / 2;
-    int rows = R;
-    while (rows > 1 && rows * per_row > budget) rows /= 2;
-    return rows;
+    int n = R;
+    while (n > 1 && n * per_row > budget) n /= 2;
+    return n;
   }
   static constexpr int scalar_cols() {
-    int cols = kScalarAccumulators / R;
-    while (cols > 1 && Dim % cols != 0) cols /= 2;
-    return cols < Dim ? cols : Dim;
+    int n = kScalarAccumulators / R;
+    while (n > 1 && Dim % n != 0) n /= 2;
+    return n < Dim ? n : Dim;
   }
   static constexpr int rows = lanes > 1 ? simd_rows() : R;
   static constexpr int cols = lanes > 1 ? Dim : scalar_cols();
