@@ -56,6 +56,12 @@ seeds = {
     "block_size_zero": blob(2, 1, 1, 2, 1, 2) + options(block=0) + frames(4),
     "capacity_zero": blob(2, 1, 1, 2, 1, 2) + options(capacity=0) + frames(4),
     "full_cache_refuses": blob(2, 2, 1, 2, 1, 2) + options(capacity=3, frames=6) + frames(12),
+    # Header fields whose layout is about 2^61 elements (the load refuses it
+    # as layout_mismatch) and every u16 field at its maximum (the layout
+    # saturates at 2^64 - 1): the harness's own allocation bound must not
+    # overflow on either (UBSan found the first in CI).
+    "layout_2e61_elements": blob(0xFFFF, 0xFFFF, 1, 0xFFFF, 0x1000, 2, n=2) + options() + frames(8),
+    "max_header_fields": blob(0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, n=2) + options() + frames(8),
 }
 os.makedirs(out, exist_ok=True)
 for name, data in seeds.items():

@@ -109,13 +109,17 @@ void expect_code(const aether::Error& e, std::initializer_list<Errc> allowed, co
 // q, k, v, attention output, classifier), plus 64 KiB for fixed-size objects
 // and workspaces. The seeds peak at 1-3% of it; an allocation sized by a
 // product of header fields that the weights do not back would exceed it.
-long long licence(const rvne::Header& h, std::size_t frames, std::size_t capacity) {
-  const long long width = static_cast<long long>(h.input_dim) +
-                          3LL * (static_cast<long long>(h.q_heads) + h.kv_heads) * h.head_dim + h.classes;
-  const long long rows = static_cast<long long>(frames) * static_cast<long long>(frames) +
-                         static_cast<long long>(frames + capacity + 16);
-  return 2LL * static_cast<long long>(rvne::layout_elements(h)) * 4 +
-         4LL * 4 * rows * width * (static_cast<long long>(h.layers) + 1) + (64LL << 10);
+// Computed in double: header fields are 32-bit and their products overflow
+// 64-bit integers (UBSan found one such header); a licence beyond 2^63 bytes
+// is as good as unlimited, so no precision is needed up there.
+double licence(const rvne::Header& h, std::size_t frames, std::size_t capacity) {
+  const double width = static_cast<double>(h.input_dim) +
+                       3.0 * (static_cast<double>(h.q_heads) + static_cast<double>(h.kv_heads)) * h.head_dim +
+                       static_cast<double>(h.classes);
+  const double rows = static_cast<double>(frames) * static_cast<double>(frames) +
+                      static_cast<double>(frames + capacity + 16);
+  return 2.0 * static_cast<double>(rvne::layout_elements(h)) * 4 +
+         16.0 * rows * width * (static_cast<double>(h.layers) + 1) + 65536.0;
 }
 
 bool same_bits(float a, float b) {
@@ -150,7 +154,7 @@ void run_model(const rvne::Blob& blob, const std::uint8_t* opt, std::size_t opt_
   limits.max_weight_elements = kMaxWeights;
 
   const HeapWatch watch;
-  const long long budget = licence(blob.header, frames, capacity);
+  const double budget = licence(blob.header, frames, capacity);
   std::unique_ptr<Model> model;
   try {
     model = std::make_unique<Model>(blob, attn, limits);
@@ -177,7 +181,7 @@ void run_model(const rvne::Blob& blob, const std::uint8_t* opt, std::size_t opt_
     std::fprintf(stderr, "model_fuzz: forward threw %s\n", e.what());
     die("forward of well-shaped frames threw");
   }
-  if (watch.peak() > budget) die("forward allocated more than the header licenses");
+  if (static_cast<double>(watch.peak()) > budget) die("forward allocated more than the header licenses");
 
   std::unique_ptr<aether::TemporalStream<float>> stream;
   try {
@@ -205,7 +209,7 @@ void run_model(const rvne::Blob& blob, const std::uint8_t* opt, std::size_t opt_
       break;
     }
   }
-  if (watch.peak() > budget) die("the stream allocated more than the header licenses");
+  if (static_cast<double>(watch.peak()) > budget) die("the stream allocated more than the header licenses");
 
   // Exactness where it is defined: causal sparse, nothing evicted.
   if (accepted > 0 && !evicted && attn.causal && attn.backend == aether::Backend::SparseGqa) {
