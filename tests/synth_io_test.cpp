@@ -73,6 +73,85 @@ TEST(Featurizer, KnownAmplitudesGiveKnownGroupsNullsExcluded) {
   EXPECT_EQ(aether::io::featurize_iq(c, kIq, 6, out), FrameResult::filtered);
 }
 
+// The constant feature: the measured features fill input_dim - 1 slots (the
+// same groups as a featuriser of that width), the last is 1; a fitted
+// standardisation leaves it 1; node vectors are input_dim - 1 long; the
+// sidecar form is version 2 and round-trips, and a version that disagrees
+// with the flag is refused.
+TEST(Featurizer, ConstantFeatureIsTheLastAndStaysOne) {
+  FeaturizerConfig c;
+  c.input_dim = 3;
+  c.constant_feature = true;
+  c.log_amplitude = false;
+  c.centre_frame = false;
+  EXPECT_EQ(c.measured_dim(), 2u);
+  float out[3] = {0, 0, 0};
+  ASSERT_EQ(aether::io::featurize_iq(c, kIq, 6, out), FrameResult::ok);
+  EXPECT_FLOAT_EQ(out[0], 7.5f);
+  EXPECT_FLOAT_EQ(out[1], 9.0f);
+  EXPECT_EQ(out[2], 1.0f);
+  // Centring covers the measured features only.
+  c.centre_frame = true;
+  ASSERT_EQ(aether::io::featurize_iq(c, kIq, 6, out), FrameResult::ok);
+  EXPECT_FLOAT_EQ(out[0], -0.75f);
+  EXPECT_FLOAT_EQ(out[1], 0.75f);
+  EXPECT_EQ(out[2], 1.0f);
+
+  // Fitted standardisation: the constant gets offset 0, scale 1.
+  aether::io::Series series;
+  series.features = aether::io::FrameMatrix(4, 3);
+  for (Eigen::Index r = 0; r < 4; ++r) {
+    ASSERT_EQ(aether::io::featurize_iq(c, kIq, 6, series.features.data() + r * 3, false), FrameResult::ok);
+    series.features(r, 0) += static_cast<float>(r);
+  }
+  aether::io::fit_standardisation(c, {series}, {aether::io::RowRange{0, 0, 4}});
+  ASSERT_EQ(c.offset.size(), 3u);
+  EXPECT_EQ(c.offset[2], 0.0f);
+  EXPECT_EQ(c.scale[2], 1.0f);
+  EXPECT_NE(c.offset[0], 0.0f);
+  ASSERT_EQ(aether::io::featurize_iq(c, kIq, 6, out), FrameResult::ok);
+  EXPECT_EQ(out[2], 1.0f);
+
+  // Node vectors: measured_dim() values.
+  FeaturizerConfig n;
+  n.source = aether::io::FeatureSource::node_features;
+  n.input_dim = 3;
+  n.constant_feature = true;
+  const float v2[] = {0.5f, -2.0f}, v3[] = {1, 2, 3};
+  ASSERT_EQ(aether::io::featurize_vector(n, v2, 2, out), FrameResult::ok);
+  EXPECT_EQ(out[0], 0.5f);
+  EXPECT_EQ(out[1], -2.0f);
+  EXPECT_EQ(out[2], 1.0f);
+  EXPECT_EQ(aether::io::featurize_vector(n, v3, 3, out), FrameResult::wrong_size);
+
+  // Sidecar form: version 2 with the flag; round trip; disagreements refused.
+  const aether::io::FeatureSpec spec = aether::io::features_to_json(c);
+  EXPECT_EQ(spec.version, 2u);
+  const FeaturizerConfig back = aether::io::features_from_json(spec);
+  EXPECT_TRUE(back.constant_feature);
+  EXPECT_EQ(back.input_dim, 3u);
+  EXPECT_EQ(back.offset, c.offset);
+  EXPECT_EQ(aether::io::features_to_json(FeaturizerConfig{}).version, 1u);
+  aether::io::FeatureSpec v1 = spec;
+  v1.version = 1;
+  EXPECT_THROW(
+      {
+        try {
+          aether::io::features_from_json(v1);
+        } catch (const aether::Error& e) {
+          EXPECT_EQ(e.code(), aether::Errc::invalid_sidecar);
+          EXPECT_NE(std::string(e.what()).find("features.version"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      aether::Error);
+  aether::io::FeatureSpec narrow = spec;
+  narrow.constants["input_dim"] = 1;
+  narrow.constants.erase("offset");
+  narrow.constants.erase("scale");
+  EXPECT_THROW(aether::io::features_from_json(narrow), aether::Error);
+}
+
 aether::io::SimulatorOptions small_sim(std::uint64_t seed) {
   aether::io::SimulatorOptions o;
   o.seed = seed;
@@ -132,7 +211,7 @@ TEST(CsiSimulator, RecordingRoundTripsThroughTheReader) {
       EXPECT_DOUBLE_EQ(ranges[i].start, ranges[i - 1].end);
     }
   }
-  EXPECT_EQ(names, (std::set<std::string>{"rate_0.5Hz", "rate_1Hz", "rate_2Hz", "rate_4Hz"}));
+  EXPECT_EQ(names, (std::set<std::string>{"rate_0.25Hz", "rate_0.5Hz", "rate_1Hz", "rate_2Hz"}));
   // Every frame of node 1 lies in a range; 40 frames per range.
   for (const auto& rg : ranges) {
     std::size_t in = 0;

@@ -36,11 +36,20 @@ struct SynthData {
   std::vector<aether::train::Example> train, validation, test;
 };
 
+/// How the synthetic windows are made.
+struct SynthSetup {
+  std::size_t window = 32, stride = 8;
+  std::size_t train_segments = 8;  ///< per class in the training recording (one room each)
+  std::size_t test_segments = 4;   ///< per class in the test recording
+  bool constant_feature = false;   ///< featuriser's constant last feature
+};
+
 /// Training recording (seed 11: time-ordered train | validation split) and a
 /// separately simulated test recording (seed 12: other rooms, other
 /// phases), featurised with the training part's standardisation and classes.
-inline SynthData make_synth_data(const std::string& tag, aether::io::TaskKind kind, std::size_t window,
-                                 std::size_t stride, std::size_t train_segments = 8, std::size_t test_segments = 4) {
+inline SynthData make_synth_data(const std::string& tag, aether::io::TaskKind kind, const SynthSetup& setup) {
+  const std::size_t window = setup.window, stride = setup.stride;
+  const std::size_t train_segments = setup.train_segments, test_segments = setup.test_segments;
   const auto dir = fresh_dir(tag);
   aether::io::SimulatorOptions sim;
   sim.seed = 11;
@@ -51,6 +60,7 @@ inline SynthData make_synth_data(const std::string& tag, aether::io::TaskKind ki
   aether::io::simulate_recording(dir / "test", sim);
 
   aether::io::DatasetOptions o;
+  o.features.constant_feature = setup.constant_feature;
   o.task.kind = kind;
   o.task.labels_csv = dir / "train.labels.csv";
   o.windows.window = window;

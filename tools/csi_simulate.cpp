@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   auto app = aether_cli::make_app("csi_simulate", "Write a simulated CSI recording and its labels CSV.");
   app->add_option("--out", out, "path prefix of the three files")->required();
   app->add_option("--seed", o.seed, "simulator seed")->capture_default_str();
-  app->add_option("--classes", o.classes, "class indices to generate (default: all); rates 0.5,1,2,4 Hz")->delimiter(',');
+  app->add_option("--classes", o.classes, "class indices to generate (default: all); rates 0.25,0.5,1,2 Hz")->delimiter(',');
   app->add_option("--segments", o.segments_per_class, "segments per class")->capture_default_str()->check(CLI::PositiveNumber);
   app->add_option("--seconds", o.segment_seconds, "seconds per segment")->capture_default_str()->check(CLI::PositiveNumber);
   app->add_option("--rate", o.frame_rate, "frames per second per node")->capture_default_str()->check(CLI::PositiveNumber);

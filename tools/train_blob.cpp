@@ -34,11 +34,12 @@ struct Args {
   std::string task, out, export_f16, pool = "mean", source = "csi";
   std::size_t window = 32, stride = 8, epochs = 20, batch = 16, patience = 5, input_dim = 16, subcarriers = 0;
   std::size_t layers = 2, q_heads = 4, kv_heads = 1, head_dim = 32;
+  std::size_t attn_window = aether::ModelAttention{}.window, block_size = aether::ModelAttention{}.block_size;
   std::uint64_t seed = 1;
   float lr = 3e-3f, weight_decay = 0.0f, clip = 1.0f;
   double val_fraction = 0.15, test_fraction = 0.25;
   int threads = 0;
-  bool json_out = false, quiet = false;
+  bool json_out = false, quiet = false, constant_feature = false;
 };
 
 std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
@@ -50,6 +51,9 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 
 int run(const Args& a, CLI::App& app) {
   if (a.pool != "mean" && a.pool != "last") return aether_cli::usage_error(app, "--pool: expected mean or last, found " + a.pool);
   if (a.source != "csi" && a.source != "node") return aether_cli::usage_error(app, "--features: expected csi or node, found " + a.source);
+  if (a.constant_feature && a.input_dim > 65534) {
+    return aether_cli::usage_error(app, "--input-dim: at most 65534 with --constant-feature (the blob's input_dim is one more)");
+  }
   io::Task task;
   if (const auto rc = parse_task_arg(app, a.task, task)) return *rc;
   const std::vector<io::Recording> recs = read_recordings(a.data);
@@ -58,7 +62,9 @@ int run(const Args& a, CLI::App& app) {
   o.task = task;
   o.windows = io::WindowOptions{a.window, a.stride, a.val_fraction, a.test_fraction};
   o.features.source = a.source == "node" ? io::FeatureSource::node_features : io::FeatureSource::csi_amplitude;
-  o.features.input_dim = a.input_dim;
+  // --input-dim counts the measured features; the constant one comes on top.
+  o.features.constant_feature = a.constant_feature;
+  o.features.input_dim = a.input_dim + (a.constant_feature ? 1 : 0);
   o.features.subcarriers = static_cast<std::uint32_t>(a.subcarriers);
   o.seed = a.seed;
   const io::Dataset d = io::build_dataset(recs, o);
@@ -70,7 +76,7 @@ int run(const Args& a, CLI::App& app) {
 
   aether::rvne::Header shape;
   shape.dtype = aether::rvne::Dtype::f32;
-  shape.input_dim = static_cast<std::uint16_t>(a.input_dim);
+  shape.input_dim = static_cast<std::uint16_t>(o.features.input_dim);
   shape.q_heads = static_cast<std::uint16_t>(a.q_heads);
   shape.kv_heads = static_cast<std::uint16_t>(a.kv_heads);
   shape.head_dim = static_cast<std::uint16_t>(a.head_dim);
@@ -87,6 +93,8 @@ int run(const Args& a, CLI::App& app) {
   t.adamw.lr = a.lr;
   t.adamw.weight_decay = a.weight_decay;
   t.adamw.clip_norm = a.clip;
+  t.attention.window = a.attn_window;
+  t.attention.block_size = a.block_size;
 
   const std::vector<train::Example> tr = examples_of(d.train), va = examples_of(d.validation), te = examples_of(d.test);
   std::vector<std::size_t> class_counts(d.classes.names.size(), 0);
@@ -207,12 +215,17 @@ int main(int argc, char** argv) {
   app->add_option("--patience", a.patience, "epochs without a lower validation loss before stopping (0: never)")->capture_default_str();
   app->add_option("--pool", a.pool, "mean | last (last: the model can be streamed)")->capture_default_str();
   app->add_option("--features", a.source, "csi (raw_csi amplitudes) | node (the nodes' 1 Hz feature records)")->capture_default_str();
-  app->add_option("--input-dim", a.input_dim, "features per frame")->capture_default_str()->check(CLI::Range(1, 65535));
+  app->add_option("--input-dim", a.input_dim, "features per frame measured from the recording (--constant-feature adds one)")->capture_default_str()->check(CLI::Range(1, 65535));
+  app->add_flag("--constant-feature", a.constant_feature,
+                "add a constant 1 as the last feature (the model's input_dim is --input-dim + 1): the model has no "
+                "bias terms, and this gives it one");
   app->add_option("--subcarriers", a.subcarriers, "use only frames of this subcarrier count (0: all)")->capture_default_str();
   app->add_option("--layers", a.layers, "attention layers")->capture_default_str()->check(CLI::Range(1, 65535));
   app->add_option("--q-heads", a.q_heads, "query heads")->capture_default_str()->check(CLI::Range(1, 65535));
   app->add_option("--kv-heads", a.kv_heads, "key/value heads (divides --q-heads)")->capture_default_str()->check(CLI::Range(1, 65535));
   app->add_option("--head-dim", a.head_dim, "per-head dimension")->capture_default_str()->check(CLI::Range(1, 65535));
+  app->add_option("--attn-window", a.attn_window, "sparse attention: local window radius (frames)")->capture_default_str();
+  app->add_option("--block-size", a.block_size, "sparse attention: landmark block length")->capture_default_str()->check(CLI::PositiveNumber);
   app->add_option("--val-fraction", a.val_fraction, "validation share of the time before the test cut")->capture_default_str()->check(CLI::Range(0.0, 0.99));
   app->add_option("--test-fraction", a.test_fraction, "held-out test share at the end of each recording")->capture_default_str()->check(CLI::Range(0.0, 0.99));
   app->add_option("--export-f16", a.export_f16, "also write an fp16 copy of the model (with its sidecar) here");

@@ -56,13 +56,14 @@ using FrameMatrix = TemporalModel<float>::Matrix;
 inline FeatureSpec features_to_json(const FeaturizerConfig& c) {
   FeatureSpec s;
   s.name = c.name();
-  s.version = FeaturizerConfig::kVersion;
+  s.version = c.version();
   s.constants = {{"input_dim", c.input_dim},
                  {"log_amplitude", c.log_amplitude},
                  {"centre_frame", c.centre_frame},
                  {"subcarriers", c.subcarriers},
                  {"offset", c.offset},
                  {"scale", c.scale}};
+  if (c.constant_feature) s.constants["constant_feature"] = true;
   return s;
 }
 
@@ -76,8 +77,8 @@ inline FeaturizerConfig features_from_json(const FeatureSpec& s, const std::stri
   } else {
     detail::bad_key(where, "features.name", "unknown featuriser \"" + s.name + "\"");
   }
-  if (s.version != FeaturizerConfig::kVersion) {
-    detail::bad_key(where, "features.version", "version " + std::to_string(s.version) + " is not 1");
+  if (s.version != 1 && s.version != 2) {
+    detail::bad_key(where, "features.version", "version " + std::to_string(s.version) + " is not 1 or 2");
   }
   const nlohmann::json& k = s.constants;
   auto flag = [&](const char* key, bool& out) {
@@ -99,6 +100,15 @@ inline FeaturizerConfig features_from_json(const FeatureSpec& s, const std::stri
   if (c.input_dim == 0) detail::bad_key(where, "features.constants.input_dim", "must be at least 1");
   flag("log_amplitude", c.log_amplitude);
   flag("centre_frame", c.centre_frame);
+  flag("constant_feature", c.constant_feature);
+  if (c.version() != s.version) {
+    detail::bad_key(where, "features.version",
+                    "version " + std::to_string(s.version) + (c.constant_feature ? " has no constant_feature (version 2)"
+                                                                                 : " needs constant_feature true"));
+  }
+  if (c.constant_feature && c.input_dim < 2) {
+    detail::bad_key(where, "features.constants.input_dim", "must be at least 2 with constant_feature");
+  }
   if (k.contains("subcarriers")) {
     c.subcarriers = static_cast<std::uint32_t>(detail::get_size(k["subcarriers"], where, "features.constants.subcarriers"));
   }
@@ -215,6 +225,10 @@ inline void fit_standardisation(FeaturizerConfig& c, const std::vector<Series>& 
     const double sd = std::sqrt(var);
     c.offset[g] = static_cast<float>(mean);
     c.scale[g] = sd > 1e-6 ? static_cast<float>(1.0 / sd) : 1.0f;
+  }
+  if (c.constant_feature) {  // the constant stays 1
+    c.offset[d - 1] = 0.0f;
+    c.scale[d - 1] = 1.0f;
   }
 }
 

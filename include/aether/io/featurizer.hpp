@@ -22,6 +22,14 @@
 ///     fitted on the training frames).
 /// Node features (`FeatureSource::node_features`, name "node-features"): the
 /// vector itself (length input_dim), then step 5.
+///
+/// With `constant_feature` (featuriser version 2) the last of the input_dim
+/// features is the constant 1: steps 2-4 (or the node vector, then of length
+/// input_dim - 1) fill the first input_dim - 1, and step 5 applies to all
+/// input_dim (a fitted standardisation gives the constant offset 0, scale 1).
+/// The model (MODEL.md) has no bias terms; this feature gives every
+/// projection one, which lets attention weigh keys by their own values (a
+/// constant query) and the classifier threshold a pooled statistic.
 
 #include <cmath>
 #include <cstddef>
@@ -43,20 +51,26 @@ struct FeaturizerConfig {
   bool log_amplitude = true;    ///< step 3
   bool centre_frame = true;     ///< step 4
   std::uint32_t subcarriers = 0;  ///< use only frames with this subcarrier count (0: all)
+  bool constant_feature = false;  ///< the last feature is the constant 1 (input_dim >= 2; version 2)
   std::vector<float> offset;    ///< step 5: input_dim values, or empty (no standardisation)
   std::vector<float> scale;     ///< step 5: input_dim values, or empty
 
   /// Name recorded in the sidecar.
   const char* name() const noexcept { return source == FeatureSource::node_features ? "node-features" : "csi-amplitude"; }
-  static constexpr std::uint32_t kVersion = 1;
+  /// Features computed from the frame: input_dim, less the constant one.
+  std::size_t measured_dim() const noexcept { return constant_feature && input_dim > 0 ? input_dim - 1 : input_dim; }
+  /// Version recorded in the sidecar: 2 with the constant feature (a reader
+  /// that knows only version 1 then refuses the sidecar instead of computing
+  /// other features), 1 otherwise.
+  std::uint32_t version() const noexcept { return constant_feature ? 2u : 1u; }
 };
 
 /// Why a frame gave no features.
 enum class FrameResult : std::uint8_t {
   ok,
   filtered,    ///< its subcarrier count is not `config.subcarriers`
-  all_null,    ///< no non-null subcarrier
-  wrong_size,  ///< a node feature vector whose length is not input_dim
+  all_null,    ///< no non-null subcarrier (or no room for a measured feature)
+  wrong_size,  ///< a node feature vector whose length is not `measured_dim()`
 };
 
 namespace detail {
@@ -65,7 +79,7 @@ namespace detail {
 /// subcarrier is null when its amplitude is 0). Two passes, no allocation.
 template <class Amp>
 FrameResult pool_amplitudes(const FeaturizerConfig& c, std::size_t count, Amp&& amp, float* out) {
-  const std::size_t d = c.input_dim;
+  const std::size_t d = c.measured_dim();
   std::size_t n = 0;
   for (std::size_t j = 0; j < count; ++j) n += amp(j) != 0.0f ? 1 : 0;
   if (n == 0 || d == 0) return FrameResult::all_null;
@@ -109,6 +123,7 @@ FrameResult pool_amplitudes(const FeaturizerConfig& c, std::size_t count, Amp&& 
     mean /= static_cast<float>(d);
     for (std::size_t g = 0; g < d; ++g) out[g] -= mean;
   }
+  if (c.constant_feature) out[d] = 1.0f;
   return FrameResult::ok;
 }
 
@@ -147,11 +162,13 @@ inline FrameResult featurize_amplitude(const FeaturizerConfig& c, const float* a
   return r;
 }
 
-/// Features of a node feature vector (`count` must be input_dim).
+/// Features of a node feature vector (`count` must be `measured_dim()`).
 inline FrameResult featurize_vector(const FeaturizerConfig& c, const float* values, std::size_t count, float* out,
                                     bool standardised = true) {
-  if (count != c.input_dim) return FrameResult::wrong_size;
+  if (count != c.measured_dim()) return FrameResult::wrong_size;
+  if (count == 0) return FrameResult::all_null;
   for (std::size_t g = 0; g < count; ++g) out[g] = values[g];
+  if (c.constant_feature) out[count] = 1.0f;
   if (standardised) standardise(c, out);
   return FrameResult::ok;
 }
