@@ -18,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using aether::Errc;
 using aether::io::Sidecar;
+using aether_test::error_text;
 using json = nlohmann::json;
 
 /// A fresh directory per test, removed at the end.
@@ -50,17 +51,6 @@ Sidecar full_sidecar() {
   s.gate = aether::io::GateSpec{16, 8, 4, "salient", "m.gate.f32"};
   s.training = json{{"seed", 7}, {"task", "meta"}};
   return s;
-}
-
-std::string error_text(Errc want, const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const aether::Error& e) {
-    EXPECT_EQ(e.code(), want) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
 }
 
 TEST(Sidecar, JsonRoundTripKeepsEveryField) {

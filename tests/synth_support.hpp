@@ -48,23 +48,21 @@ struct SynthSetup {
 /// separately simulated test recording (seed 12: other rooms, other
 /// phases), featurised with the training part's standardisation and classes.
 inline SynthData make_synth_data(const std::string& tag, aether::io::TaskKind kind, const SynthSetup& setup) {
-  const std::size_t window = setup.window, stride = setup.stride;
-  const std::size_t train_segments = setup.train_segments, test_segments = setup.test_segments;
   const auto dir = fresh_dir(tag);
   aether::io::SimulatorOptions sim;
   sim.seed = 11;
-  sim.segments_per_class = train_segments;
+  sim.segments_per_class = setup.train_segments;
   aether::io::simulate_recording(dir / "train", sim);
   sim.seed = 12;
-  sim.segments_per_class = test_segments;
+  sim.segments_per_class = setup.test_segments;
   aether::io::simulate_recording(dir / "test", sim);
 
   aether::io::DatasetOptions o;
   o.features.constant_feature = setup.constant_feature;
   o.task.kind = kind;
   o.task.labels_csv = dir / "train.labels.csv";
-  o.windows.window = window;
-  o.windows.stride = stride;
+  o.windows.window = setup.window;
+  o.windows.stride = setup.stride;
   o.windows.test_fraction = 0;
   o.windows.validation_fraction = 0.15;
   o.seed = 3;

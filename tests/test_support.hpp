@@ -4,7 +4,11 @@
 #include <aether/error.hpp>
 #include <aether/tensor.hpp>
 
+#include <gtest/gtest.h>
+
 #include <cstddef>
+#include <functional>
+#include <string>
 
 namespace aether_test {
 
@@ -17,6 +21,19 @@ aether::Errc error_code_of(F&& f) {
     return e.code();
   }
   return aether::Errc::ok;
+}
+
+/// The message of the `aether::Error` that `f()` throws, after checking its
+/// code is `want`; a test failure (and "") when `f()` throws nothing.
+inline std::string error_text(aether::Errc want, const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const aether::Error& e) {
+    EXPECT_EQ(e.code(), want) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no error thrown";
+  return {};
 }
 
 /// Token `i` of `t` as a `(1, heads, dim)` view.
