@@ -1,5 +1,5 @@
 // aether_conformance DIR: runs every case of a conformance folder (format in
-// tests/data/README.md, or the gate format of tests/data/gate-v0.1.1/README.md,
+// tests/data/upstream-v0.1.1/README.md, or the gate format of tests/data/gate-v0.1.1/README.md,
 // told apart by cases.txt) and prints one line per case with its max error.
 // Exit status: 0 all pass, 1 any failure, 2 usage or unreadable data.
 #include "conformance_data.hpp"

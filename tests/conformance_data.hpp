@@ -1,5 +1,5 @@
 #pragma once
-// Loader and runner for the conformance vector format of tests/data/README.md,
+// Loader and runner for the conformance vector format of tests/data/upstream-v0.1.1/README.md,
 // shared by conformance_test and the aether_conformance CLI.
 
 #include <aether/dense_attention.hpp>

@@ -8,14 +8,17 @@
 #include <sstream>
 #include <string>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace csi_recording_test {
+
 namespace {
 
-const std::filesystem::path kCsi = std::filesystem::path(AETHER_SHARED_DIR) / "csi";
+// Real recordings (RuView, MIT): tests/data/ruview-cfda8db, listed in tests/data/README.md.
+const std::filesystem::path kCsi = std::filesystem::path(AETHER_TEST_DATA_DIR) / "ruview-cfda8db";
 
 TEST(CsiRecording, RealRecordingEveryLineCounted) {
   const auto path = kCsi / "pretrain-1775182186.first72s.csi.jsonl";
-  ASSERT_TRUE(std::filesystem::exists(path)) << "shared data missing: " << path
-                                             << " (configure with -DAETHER_SHARED_DIR=...)";
+  ASSERT_TRUE(std::filesystem::exists(path)) << "test data missing: " << path;
   const aether::io::Recording r = aether::io::read_recording(path);
   EXPECT_EQ(r.counts.lines, 3460u);  // wc -l of the file; the meta's frame_count
   EXPECT_EQ(r.counts.kept() + r.counts.rejected(), r.counts.lines);
@@ -42,7 +45,7 @@ TEST(CsiRecording, RealRecordingEveryLineCounted) {
 
 TEST(CsiRecording, AmplitudeFormIsRead) {
   const auto path = kCsi / "rec_1772470567081-20260302_165607.csi.jsonl";
-  ASSERT_TRUE(std::filesystem::exists(path)) << "shared data missing: " << path;
+  ASSERT_TRUE(std::filesystem::exists(path)) << "test data missing: " << path;
   const aether::io::Recording r = aether::io::read_recording(path);
   EXPECT_EQ(r.counts.lines, 253u);
   EXPECT_EQ(r.counts.amplitude_form, 253u);
@@ -76,3 +79,5 @@ TEST(CsiRecording, EachDefectCountedOnceNeverFatal) {
 }
 
 }  // namespace
+
+}  // namespace csi_recording_test

@@ -1,16 +1,17 @@
 # End-to-end test of the training tools (tools/train_blob, eval_blob,
 # csi_replay, csi_simulate), run by CTest:
-#   cmake -DBIN=<dir of the tools> -DWORK_DIR=<scratch> [-DOPENMP=ON] [-DSHARED=<../shared>] -P training_tools_test.cmake
+#   cmake -DBIN=<dir of the tools> -DWORK_DIR=<scratch> -DDATA=<tests/data> [-DOPENMP=ON] -P training_tools_test.cmake
 # On small simulated recordings generated here (nothing committed):
 # train -> eval -> replay; eval_blob and csi_replay score the same windows
 # with the same numbers; same seed twice -> byte-identical blob and sidecar;
 # 1 and 2 OpenMP threads -> identical blob (OPENMP builds); cross-session:
 # train on session A (2 classes), evaluate on session B (3 classes in
 # another order) -> eval uses the sidecar's classes and counts the unknown
-# ones; exit statuses 1 and 2. With SHARED, the real ESP32 recording runs
-# end to end for motion and order (one epoch: the numbers are docs/training.md's).
+# ones; exit statuses 1 and 2. The real ESP32 recording of tests/data
+# (RuView, MIT) runs end to end for motion and order (one epoch: the numbers
+# are docs/training.md's).
 
-foreach(var BIN WORK_DIR)
+foreach(var BIN WORK_DIR DATA)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "training_tools_test.cmake: -D${var}=... is required")
   endif()
@@ -211,19 +212,17 @@ foreach(tool TRAIN EVAL REPLAY SIM)
 endforeach()
 
 # --- the real ESP32 recording end to end (motion and order; one epoch) ---
-if(DEFINED SHARED)
-  set(real "${SHARED}/csi/pretrain-1775182186.first72s.csi.jsonl")
-  if(NOT EXISTS "${real}")
-    message(FATAL_ERROR "${real} is missing (AETHER_SHARED_DIR)")
-  endif()
-  foreach(task motion order)
-    run(0 out "${TRAIN}" --data "${real}" --task ${task} --window 32 --stride 16 --epochs 1 --quiet --out real_${task}.rvne --json)
-    string(JSON n GET "${out}" test windows)
-    if(NOT n GREATER 0)
-      message(FATAL_ERROR "real recording, ${task}: no held-out window")
-    endif()
-    run(0 out "${EVAL}" --model real_${task}.rvne --data "${real}" --task ${task} --part test --json)
-    string(JSON verdict GET "${out}" verdict)
-    message(STATUS "real recording, ${task}: ${verdict}")
-  endforeach()
+set(real "${DATA}/ruview-cfda8db/pretrain-1775182186.first72s.csi.jsonl")
+if(NOT EXISTS "${real}")
+  message(FATAL_ERROR "${real} is missing (tests/data/README.md)")
 endif()
+foreach(task motion order)
+  run(0 out "${TRAIN}" --data "${real}" --task ${task} --window 32 --stride 16 --epochs 1 --quiet --out real_${task}.rvne --json)
+  string(JSON n GET "${out}" test windows)
+  if(NOT n GREATER 0)
+    message(FATAL_ERROR "real recording, ${task}: no held-out window")
+  endif()
+  run(0 out "${EVAL}" --model real_${task}.rvne --data "${real}" --task ${task} --part test --json)
+  string(JSON verdict GET "${out}" verdict)
+  message(STATUS "real recording, ${task}: ${verdict}")
+endforeach()
