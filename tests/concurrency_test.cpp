@@ -31,6 +31,9 @@
 #error "concurrency_test must be compiled with AETHER_USE_OPENMP"
 #endif
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace concurrency_test {
+
 namespace {
 
 using aether::KvCache;
@@ -217,3 +220,5 @@ TEST(Concurrency, StreamPoolPushOn8OpenMpThreadsEqualsStreamsAlone) {
 }
 
 }  // namespace
+
+}  // namespace concurrency_test

@@ -1,5 +1,5 @@
 // Conformance against the upstream ruvllm_sparse_attention 0.1.1 golden
-// vectors (tests/data/upstream-v0.1.1, format in tests/data/README.md).
+// vectors (tests/data/upstream-v0.1.1, format in tests/data/upstream-v0.1.1/README.md).
 //
 // Every case of cases.txt is one parameterised test: our output against the
 // reference output within the format's tolerance (2e-5, 1e-3 for *_hot_*),
@@ -22,6 +22,9 @@ namespace aether_test {
 // Readable test names in failure messages instead of a byte dump.
 inline void PrintTo(const ConformanceCase& c, std::ostream* os) { *os << c.name << " (" << c.op << ")"; }
 }  // namespace aether_test
+
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace conformance_test {
 
 namespace {
 
@@ -186,3 +189,5 @@ TEST_P(Conformance, FloatAndDoubleKernelsAgree) {
 }
 
 }  // namespace
+
+}  // namespace conformance_test

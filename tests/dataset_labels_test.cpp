@@ -16,6 +16,9 @@
 
 namespace io = aether::io;
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dataset_labels_test {
+
 namespace {
 
 /// One node, `n` amplitude-form frames at 10 Hz from t = 100 s (frame i's
@@ -201,3 +204,5 @@ TEST(DatasetLabels, LabelsCsvTimesMustBeWholeNumbers) {
     }
   }
 }
+
+}  // namespace dataset_labels_test

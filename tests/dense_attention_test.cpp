@@ -23,6 +23,9 @@
 #include <string>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace dense_attention_test {
+
 namespace {
 
 using aether_test::error_code_of;
@@ -252,3 +255,5 @@ TEST(DenseAttention, ShapeErrors) {
 }
 
 }  // namespace
+
+}  // namespace dense_attention_test

@@ -14,6 +14,9 @@
 #include "reference_attention.hpp"
 #include "test_support.hpp"
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace eviction_test {
+
 namespace {
 
 using aether_test::token;
@@ -181,3 +184,5 @@ TEST(Eviction, TemporalHeadStreamsForeverInBoundedMemory) {
 }
 
 }  // namespace
+
+}  // namespace eviction_test

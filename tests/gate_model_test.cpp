@@ -18,6 +18,9 @@
 #include <random>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace gate_model_test {
+
 namespace {
 
 using aether::Errc;
@@ -368,3 +371,5 @@ TEST(GatedModel, BadGatesAreTypedErrors) {
 }
 
 }  // namespace
+
+}  // namespace gate_model_test

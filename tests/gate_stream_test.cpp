@@ -14,6 +14,9 @@
 #include <limits>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace gate_stream_test {
+
 namespace {
 
 using aether::FastGrnnGate;
@@ -138,3 +141,5 @@ TEST(GateStream, FullCacheLeavesStateUnchanged) {
 }
 
 }  // namespace
+
+}  // namespace gate_stream_test

@@ -25,6 +25,9 @@ namespace aether_test {
 inline void PrintTo(const GateCase& c, std::ostream* os) { *os << c.name; }
 }  // namespace aether_test
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace gate_test {
+
 namespace {
 
 using aether::Errc;
@@ -362,3 +365,5 @@ TEST(GateForward, GqaEqualsRepeatedKvHeads) {
 }
 
 }  // namespace
+
+}  // namespace gate_test

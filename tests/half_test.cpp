@@ -18,6 +18,9 @@
 #include <random>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace half_test {
+
 namespace {
 
 float bits_to_float(std::uint32_t b) {
@@ -173,3 +176,5 @@ TEST(Half, RoundsToNearestEvenOverAStrideOfAllFloats) {
 }
 
 }  // namespace
+
+}  // namespace half_test

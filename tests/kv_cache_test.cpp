@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace kv_cache_test {
+
 namespace {
 
 using aether_test::error_code_of;
@@ -320,3 +323,5 @@ TEST(KvCacheF16, DecodeWithin2e3OfFp32OnConformanceDecodeCases) {
 }
 
 }  // namespace
+
+}  // namespace kv_cache_test

@@ -15,6 +15,9 @@
 #include <cstring>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace node_test {
+
 namespace {
 
 namespace rvne = aether::rvne;
@@ -366,3 +369,5 @@ TEST(RuvTemporal, CallerMemoryTooSmallIsNoMem) {
   EXPECT_EQ(ruv_temporal_esp_err(aether_node_init(blob.data(), blob.size(), &cfg, mem.data(), need / 2, &node)),
             ESP_ERR_NO_MEM);
 }
+
+}  // namespace node_test

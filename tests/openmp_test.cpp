@@ -14,6 +14,9 @@
 #error "openmp_test must be compiled with AETHER_USE_OPENMP"
 #endif
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace openmp_test {
+
 namespace {
 
 struct Shape {
@@ -65,3 +68,5 @@ INSTANTIATE_TEST_SUITE_P(Shapes, OpenMp,
                                            Shape{1024, 4, 4, 32}, Shape{257, 6, 2, 24}));
 
 }  // namespace
+
+}  // namespace openmp_test

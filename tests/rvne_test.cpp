@@ -23,6 +23,9 @@
 #include <string>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace rvne_test {
+
 namespace {
 
 namespace rvne = aether::rvne;
@@ -938,3 +941,5 @@ TEST_F(RvneFile, HostileFilesGiveTheSameCodesAsParse) {
 }
 
 }  // namespace
+
+}  // namespace rvne_test

@@ -9,6 +9,9 @@
 #include <random>
 #include <string>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace sha256_test {
+
 namespace {
 
 using aether::io::Sha256;
@@ -74,3 +77,5 @@ TEST(Sha256, FileMatchesBuffer) {
 }
 
 }  // namespace
+
+}  // namespace sha256_test

@@ -13,6 +13,9 @@
 #include <random>
 #include <string>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace sidecar_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -254,3 +257,5 @@ TEST(Sidecar, GateKeyGivesTheModelItsPerLayerGates) {
 }
 
 }  // namespace
+
+}  // namespace sidecar_test

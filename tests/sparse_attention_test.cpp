@@ -22,6 +22,9 @@
 #include <thread>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace sparse_attention_test {
+
 namespace {
 
 using aether_test::error_code_of;
@@ -467,3 +470,5 @@ TEST(SparseAttention, DecodeErrors) {
 }
 
 }  // namespace
+
+}  // namespace sparse_attention_test

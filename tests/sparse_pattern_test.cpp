@@ -17,6 +17,9 @@
 #include <string>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace sparse_pattern_test {
+
 namespace {
 
 using aether::Candidates;
@@ -425,3 +428,5 @@ TEST(SparsePattern, ConfigIsKeptAsGiven) {
 }
 
 }  // namespace
+
+}  // namespace sparse_pattern_test

@@ -21,6 +21,9 @@
 #include <string>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace streaming_test {
+
 namespace {
 
 using aether_test::error_code_of;
@@ -383,3 +386,5 @@ TEST(TemporalHead, ForwardShapeErrors) {
 }
 
 }  // namespace
+
+}  // namespace streaming_test

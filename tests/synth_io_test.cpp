@@ -20,6 +20,9 @@
 #include "synth_support.hpp"
 #include "test_support.hpp"
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace synth_io_test {
+
 namespace {
 
 using aether::io::FeaturizerConfig;
@@ -259,3 +262,5 @@ TEST(Windows, OneStreamPerNodeNeverMixedWithStride) {
 }
 
 }  // namespace
+
+}  // namespace synth_io_test

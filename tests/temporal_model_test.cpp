@@ -16,6 +16,9 @@
 #include "reference_attention.hpp"
 #include "test_support.hpp"
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace temporal_model_test {
+
 namespace {
 
 using aether::Errc;
@@ -336,3 +339,5 @@ TEST(StreamPool, BadCallsChangeNothing) {
 }
 
 }  // namespace
+
+}  // namespace temporal_model_test

@@ -18,6 +18,9 @@
 
 #include "test_support.hpp"
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace tensor_test {
+
 namespace {
 
 using aether_test::error_code_of;
@@ -245,3 +248,5 @@ TEST(Error, CarriesCodeAndNamedMessage) {
 }
 
 }  // namespace
+
+}  // namespace tensor_test

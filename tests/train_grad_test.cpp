@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace train_grad_test {
+
 namespace {
 
 using aether::Tensor3;
@@ -333,3 +336,5 @@ TEST(ModelBackward, RejectsALabelOutOfRange) {
 }
 
 }  // namespace
+
+}  // namespace train_grad_test

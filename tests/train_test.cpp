@@ -18,6 +18,9 @@
 #error "train_test must be compiled with AETHER_USE_OPENMP"
 #endif
 
+// This file's own names: the test programs are unity builds (tests/CMakeLists.txt).
+namespace train_test {
+
 namespace {
 
 using aether::train::Example;
@@ -212,3 +215,5 @@ TEST(AdamW, ClipsTheGradientNormAndDecaysWeights) {
 }
 
 }  // namespace
+
+}  // namespace train_test
