@@ -220,6 +220,50 @@ class Results {
   std::map<Key, double> median_, mean_;
 };
 
+/// The 1-minute load average from /proc/loadavg, or NaN where there is none.
+inline double load_average() {
+  double load = std::nan("");
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = std::nan("");
+    std::fclose(f);
+  }
+  return load;
+}
+
+/// How busy the machine looked while the benchmarks ran: the load average
+/// before and after, and the median share of wall time that single-threaded
+/// CPU-time runs spent off the CPU ((real - cpu) / real: another process had
+/// the core). Families named in `wall_families` (multi-threaded) are left out.
+struct MachineLoad {
+  double load_before = std::nan("");
+  double load_after = std::nan("");
+  double descheduled = std::nan("");  // median (real - cpu) / real, in [0, 1]
+
+  MachineLoad() = default;
+  MachineLoad(double before, const std::vector<benchmark::BenchmarkReporter::Run>& runs,
+              const std::vector<std::string>& wall_families)
+      : load_before(before), load_after(load_average()) {
+    std::vector<double> shares;
+    for (const auto& r : runs) {
+      if (r.error_occurred || r.run_type != benchmark::BenchmarkReporter::Run::RT_Iteration) continue;
+      if (std::find(wall_families.begin(), wall_families.end(), r.run_name.function_name) != wall_families.end()) {
+        continue;
+      }
+      if (r.real_accumulated_time <= 0) continue;
+      shares.push_back(std::max(0.0, (r.real_accumulated_time - r.cpu_accumulated_time) / r.real_accumulated_time));
+    }
+    if (!shares.empty()) {
+      std::nth_element(shares.begin(), shares.begin() + shares.size() / 2, shares.end());
+      descheduled = shares[shares.size() / 2];
+    }
+  }
+
+  /// True when the figures are likely depressed by other work: something
+  /// else was running before we started (load >= 0.5), or our own
+  /// single-threaded runs lost more than 5% of their wall time.
+  bool busy() const { return load_before >= 0.5 || descheduled > 0.05; }
+};
+
 /// "%*.*f" or "-" for NaN.
 inline std::string fmt(double x, int width, int precision) {
   char buf[64];

@@ -24,10 +24,14 @@
 //   --small       add N = 16, 32 (where dense and sparse cost about the same)
 //   --csv=PATH    summary CSV path (default: bench_speedup.csv next to
 //                 --benchmark_out, else in the working directory)
+//   --check       judge the speed targets: PASS/FAIL lines, exit status 1
+//                 when one is missed (without it: a report, exit status 0)
 //
-// After the run it prints the seed-style table, the 64 -> 1024 growth check
-// and the acceptance checks (to stdout, or stderr when --benchmark_format is
-// not console so that stdout stays valid JSON/CSV).
+// After the run it prints the seed-style table, the 64 -> 1024 growth, the
+// speed targets beside the measured ratios and how busy the machine looked
+// (load average; share of wall time the single-thread runs were off the CPU),
+// to stdout, or stderr when --benchmark_format is not console so that stdout
+// stays valid JSON/CSV.
 
 #include "bench_common.hpp"
 
@@ -47,6 +51,7 @@
 #include <iostream>
 #include <limits>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -312,8 +317,18 @@ std::pair<double, double> baseline_check() {
   return {worst, worst_av};
 }
 
-void summarize(const aether_bench::Results& r, std::ostream& os, const std::string& csv, bool wall, SizeSet set,
-               std::pair<double, double> baseline_diff) {
+/// How the summary judges its ratios against their targets. A benchmark is
+/// not a test: by default a ratio below its target is reported in words
+/// ("below target") and the program exits 0; with `--check` each target is a
+/// PASS/FAIL line and any FAIL makes the exit status 1.
+struct TargetReport {
+  bool check = false;               // --check
+  aether_bench::MachineLoad load;   // how busy the machine looked
+};
+
+/// Prints the summary; returns how many targets were missed.
+int summarize(const aether_bench::Results& r, std::ostream& os, const std::string& csv, bool wall, SizeSet set,
+              std::pair<double, double> baseline_diff, const TargetReport& report) {
   using aether_bench::fmt;
   const std::vector<std::int64_t> ns = sizes(16384, set);
   auto ms = [&](const char* f, std::int64_t n) { return r.ns(f, n) * 1e-6; };
@@ -388,15 +403,19 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
     }
   }
 
-  // The project's acceptance criteria (ratios from this run).
-  os << "\nAcceptance (" << aether_bench::build_flavour() << "):\n";
+  // The project's speed targets (ratios from this run).
+  os << "\nTargets (" << aether_bench::build_flavour() << (report.check ? ", checked: --check" : "") << "):\n";
+  int missed = 0;
   auto check = [&](const std::string& what, double value, double need) {
     if (std::isnan(value)) {
-      os << "  [skip] " << what << ": not measured\n";
+      os << "  [not measured] " << what << "\n";
       return;
     }
-    os << "  [" << (value >= need ? "PASS" : "FAIL") << "] " << what << ": " << fmt(value, 0, 2) << "x (need >= "
-       << fmt(need, 0, 2) << "x)\n";
+    const bool met = value >= need;
+    missed += met ? 0 : 1;
+    const char* verdict = report.check ? (met ? "PASS" : "FAIL") : (met ? "met" : "below target");
+    os << "  [" << verdict << "] " << what << ": " << fmt(value, 0, 2) << "x (target >= " << fmt(need, 0, 2)
+       << "x)\n";
   };
 #if AETHER_BENCH_NATIVE
   const double need_naive = 150;
@@ -408,8 +427,8 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
   // published 94 ms (a constant, not measured here) are printed beside them.
   auto also = [&](const std::string& what, double value, double need) {
     if (std::isnan(value)) return;
-    os << "         " << what << ": " << fmt(value, 0, 2) << "x (" << (value >= need ? "would pass" : "would fail")
-       << " at >= " << fmt(need, 0, 2) << "x)\n";
+    os << "         " << what << ": " << fmt(value, 0, 2) << "x (" << (value >= need ? "meets" : "below")
+       << " the target of " << fmt(need, 0, 2) << "x)\n";
   };
   const double ref_ns = kReferenceNaive1024Ms * 1e6;
   for (const char* path : {"sparse", "dense"}) {
@@ -430,8 +449,24 @@ void summarize(const aether_bench::Results& r, std::ostream& os, const std::stri
   if (!std::isnan(r.ns("sparse_threads1", 1024))) {
     check("OpenMP: sparse on 2 threads vs 1 at N=1024 (wall time)",
           ratio(r.ns("sparse_threads1", 1024), r.ns("sparse_threads2", 1024)), 1.7);
+    if (std::thread::hardware_concurrency() <= 2) {
+      os << "         (a 2-vCPU machine misses this target even when idle: 1.50x measured; README, Performance)\n";
+    }
+  }
+  const aether_bench::MachineLoad& load = report.load;
+  os << "\nMachine: load average " << fmt(load.load_before, 0, 2) << " before the run, " << fmt(load.load_after, 0, 2)
+     << " after; single-thread runs were off the CPU " << fmt(100.0 * load.descheduled, 0, 1)
+     << "% of their wall time (median)\n";
+  if (load.busy()) {
+    os << "The machine looked busy (other work was running): ratios measured now may be lower than on an idle "
+          "machine.\n";
+  }
+  if (missed > 0 && !report.check) {
+    os << missed << " target(s) not reached in this run. This is a report, not a test: `bench_speedup --check` "
+          "turns the targets into PASS/FAIL lines and a non-zero exit status.\n";
   }
   os << "\nCSV: " << csv << "\n";
+  return missed;
 }
 
 }  // namespace
@@ -441,6 +476,8 @@ int main(int argc, char** argv) {
   set.long_run = aether_bench::take_flag(argc, argv, "--long");
   set.small = aether_bench::take_flag(argc, argv, "--small");
   const bool wall = aether_bench::take_flag(argc, argv, "--wall");
+  TargetReport report;
+  report.check = aether_bench::take_flag(argc, argv, "--check");
   const std::string csv_flag = aether_bench::take_value(argc, argv, "--csv");
   const std::string bench_out = aether_bench::peek_value(argc, argv, "--benchmark_out");
   const std::string format = aether_bench::peek_value(argc, argv, "--benchmark_format");
@@ -453,14 +490,17 @@ int main(int argc, char** argv) {
   register_all(set);
 
   const std::pair<double, double> baseline_diff = baseline_check();
+  const double load_before = aether_bench::load_average();
   aether_bench::RecordingReporter reporter(benchmark::CreateDefaultDisplayReporter());
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  const aether_bench::Results results(reporter.runs(), wall, {"sparse_threads1", "sparse_threads2"});
+  const std::vector<std::string> wall_families = {"sparse_threads1", "sparse_threads2"};
+  const aether_bench::Results results(reporter.runs(), wall, wall_families);
   if (results.empty()) return 0;  // e.g. --benchmark_list_tests
+  report.load = aether_bench::MachineLoad(load_before, reporter.runs(), wall_families);
   std::ostream& os = (format.empty() || format == "console") ? std::cout : std::cerr;
-  summarize(results, os, aether_bench::csv_path(csv_flag, bench_out, "bench_speedup.csv"), wall, set,
-            baseline_diff);
-  return 0;
+  const int missed = summarize(results, os, aether_bench::csv_path(csv_flag, bench_out, "bench_speedup.csv"), wall,
+                               set, baseline_diff, report);
+  return report.check && missed > 0 ? 1 : 0;
 }
