@@ -21,7 +21,7 @@
 /// node and never mixed.
 ///
 /// Limits on hostile input: a line nested deeper than `kMaxJsonDepth`
-/// (json_input.hpp) is malformed; `out_of_range` counts a record with an
+/// (json_input.hpp) or longer than `kMaxLineBytes` is malformed; `out_of_range` counts a record with an
 /// amplitude or feature value that is not finite as a 32-bit float (e.g.
 /// 1e39), an `rssi` outside -128 ... 127 (the node sends an i8 dBm) or a
 /// `node_id` beyond 2^63 - 1 (the whole record is dropped; values that are
@@ -132,6 +132,11 @@ struct Recording {
   }
 };
 
+/// Longest recording line kept (1 MiB; a raw_csi line of 192 subcarriers is
+/// about 1 KiB). A longer line is counted malformed; its bytes past the
+/// limit are skipped, never stored.
+inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
+
 /// Largest `.csi.meta.json` read (1 MiB; the server writes a few hundred bytes).
 inline constexpr std::uint64_t kMaxMetaBytes = std::uint64_t{1} << 20;
 
@@ -146,6 +151,30 @@ inline std::filesystem::path meta_path(const std::filesystem::path& jsonl) {
 }
 
 namespace detail {
+
+/// The next line of `in` (without its '\n') into `line`, at most `max`
+/// bytes of it: `too_long` is set when more were skipped. False at the end
+/// of the input with nothing read. Memory: at most `max` bytes.
+inline bool next_line(std::istream& in, std::string& line, std::size_t max, bool& too_long) {
+  line.clear();
+  too_long = false;
+  std::streambuf* buf = in.rdbuf();
+  bool any = false;
+  for (;;) {
+    const int c = buf->sbumpc();
+    if (c == std::char_traits<char>::eof()) {
+      in.setstate(std::ios::eofbit);
+      return any;
+    }
+    any = true;
+    if (c == '\n') return true;
+    if (line.size() < max) {
+      line.push_back(static_cast<char>(c));
+    } else {
+      too_long = true;
+    }
+  }
+}
 
 inline int hex_digit(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -383,8 +412,13 @@ inline Recording parse_recording(std::istream& in) {
   Recording r;
   std::map<std::int64_t, NodeRecords> nodes;
   std::string text;
-  while (std::getline(in, text)) {
+  bool too_long = false;
+  while (detail::next_line(in, text, kMaxLineBytes, too_long)) {
     ++r.counts.lines;
+    if (too_long) {
+      ++r.counts.malformed;
+      continue;
+    }
     detail::parse_line(text, r.counts.lines, nodes, r.counts);
   }
   for (auto& [id, n] : nodes) r.nodes.push_back(std::move(n));

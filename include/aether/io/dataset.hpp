@@ -409,21 +409,29 @@ inline std::string trimmed(const std::string& s) {
 }
 }  // namespace detail
 
+/// Longest labels CSV line read (64 KiB).
+inline constexpr std::size_t kMaxLabelsLineBytes = std::size_t{1} << 16;
+
 /// Reads a labels CSV: `start,end,label` per line (Unix seconds, a class
 /// name), an optional header line starting with "start", blank lines and
 /// lines starting with '#' ignored. Spaces and tabs around each field are
 /// removed (`10, 12, walk ` is the range [10, 12) of class "walk"; a
 /// label's inner spaces stay). start and end must be finite numbers with
-/// end > start. Throws io_error / invalid_data naming the file, line and
-/// value. Ranges are sorted by start; overlapping ranges are invalid_data.
+/// end > start; a line is at most kMaxLabelsLineBytes. Throws io_error /
+/// invalid_data naming the file, line and value. Ranges are sorted by start; overlapping ranges are invalid_data.
 inline std::vector<LabelRange> read_labels_csv(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) aether::detail::fail(Errc::io_error, path.string() + ": cannot open for reading");
   std::vector<LabelRange> out;
   std::string line;
   std::size_t no = 0;
-  while (std::getline(in, line)) {
+  bool too_long = false;
+  while (detail::next_line(in, line, kMaxLabelsLineBytes, too_long)) {
     ++no;
+    if (too_long) {
+      aether::detail::fail(Errc::invalid_data, path.string() + ":" + std::to_string(no) + ": line longer than " +
+                                                   std::to_string(kMaxLabelsLineBytes) + " bytes");
+    }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
     if (no == 1 && line.rfind("start", 0) == 0) continue;

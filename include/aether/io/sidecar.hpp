@@ -436,7 +436,8 @@ inline Model load_model(const std::filesystem::path& blob_path) {
 /// `Errc::invalid_sidecar` (naming the key and values) for `gate.input_dim`
 /// != the blob's head_dim, a `gate.hidden_dim` of 0 or one whose gate would
 /// exceed `FastGrnnGate::kMaxPackedSize` weights, a `gate.weights` that is
-/// absolute or has a `..` part (it must stay in the sidecar's folder), a
+/// absolute or has a `..` part (it must stay in the sidecar's folder; the
+/// check is on the name: a symbolic link placed there is followed), a
 /// file of the wrong size (checked before reading; a file with no size is
 /// read only up to the largest right size) or with non-finite weights;
 /// `Errc::io_error` for an unreadable file.
@@ -467,7 +468,7 @@ inline std::optional<ModelGate> load_gate(const Sidecar& s, const std::filesyste
     for (const std::filesystem::path& part : rel) outside = outside || part == "..";
     if (outside) {
       detail::bad_key(where, "gate.weights",
-                      "\"" + g.weights + "\" leaves the sidecar's folder (absolute, or with a '..' part)");
+                      shown(nlohmann::json(g.weights)) + " leaves the sidecar's folder (absolute, or with a '..' part)");
     }
     const std::filesystem::path file = blob_path.parent_path() / rel;
     const std::uint64_t record = 4 * std::uint64_t{floats}, all = record * header.layers;

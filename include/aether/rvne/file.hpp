@@ -44,14 +44,14 @@ inline std::vector<std::uint8_t> read_bytes_capped(const std::filesystem::path& 
   const std::string where = path.string() + ": ";
   std::ifstream in(path, std::ios::binary);
   if (!in) aether::detail::fail(Errc::io_error, where + "cannot open for reading");
-  auto too_large = [&](const std::string& size) {
-    aether::detail::fail(Errc::limit_exceeded, where + size + " bytes, more than the " + std::to_string(max_bytes) +
+  auto too_large = [&](const std::string& what) {
+    aether::detail::fail(Errc::limit_exceeded, where + what + ", more than the " + std::to_string(max_bytes) +
                                                    "-byte limit for this file");
   };
   std::error_code ec;
   if (std::filesystem::is_regular_file(path, ec)) {
     const std::uintmax_t size = std::filesystem::file_size(path, ec);
-    if (!ec && size > max_bytes) too_large(std::to_string(size));
+    if (!ec && size > max_bytes) too_large(std::to_string(size) + " bytes");
   }
   std::vector<std::uint8_t> bytes;
   constexpr std::size_t kPiece = std::size_t{1} << 16;
@@ -60,7 +60,7 @@ inline std::vector<std::uint8_t> read_bytes_capped(const std::filesystem::path& 
     bytes.resize(have + kPiece);
     in.read(reinterpret_cast<char*>(bytes.data() + have), static_cast<std::streamsize>(kPiece));
     bytes.resize(have + static_cast<std::size_t>(in.gcount()));
-    if (bytes.size() > max_bytes) too_large("over " + std::to_string(max_bytes));
+    if (bytes.size() > max_bytes) too_large("a file without a size that goes on");
     if (!in) break;
   }
   if (in.bad()) aether::detail::fail(Errc::io_error, where + "read failed");
