@@ -307,6 +307,10 @@ TEST(HostileSidecar, FeatureConstantsBeyondFloatOrSubcarriersAreRefused) {
   what = error_text(Errc::invalid_sidecar, [&] { features({{"input_dim", 2}, {"subcarriers", 4294967360ull}}); });
   EXPECT_TRUE(has(what, "'features.constants.subcarriers'") && has(what, "4294967360")) << what;
   EXPECT_EQ(features({{"input_dim", 2}, {"subcarriers", 65535}}).subcarriers, 65535u);
+  // Was: accepted, and featurising allocated rows of 2^40 floats.
+  what = error_text(Errc::invalid_sidecar, [&] { features({{"input_dim", std::uint64_t{1} << 40}}); });
+  EXPECT_TRUE(has(what, "'features.constants.input_dim'") && has(what, "1099511627776")) << what;
+  EXPECT_EQ(features({{"input_dim", 65535}}).input_dim, 65535u);
   EXPECT_EQ(features({{"input_dim", 2}, {"scale", {1.0, 3.4e38}}, {"offset", {0, 0}}}).scale[1], 3.4e38f);
 }
 

@@ -96,7 +96,10 @@ inline FeaturizerConfig features_from_json(const FeatureSpec& s, const std::stri
   };
   if (!k.contains("input_dim")) detail::bad_key(where, "features.constants.input_dim", "missing");
   c.input_dim = detail::get_size(k["input_dim"], where, "features.constants.input_dim");
-  if (c.input_dim == 0) detail::bad_key(where, "features.constants.input_dim", "must be at least 1");
+  if (c.input_dim == 0 || c.input_dim > 0xFFFF) {  // a blob's input_dim is 16-bit
+    detail::bad_key(where, "features.constants.input_dim",
+                    std::to_string(c.input_dim) + " is outside 1 ... 65535 (a blob's input_dim)");
+  }
   flag("log_amplitude", c.log_amplitude);
   flag("centre_frame", c.centre_frame);
   flag("constant_feature", c.constant_feature);
