@@ -48,7 +48,8 @@ fs::path model_files(const TempDir& dir, const aether::rvne::Header& h, const st
   aether::rvne::write_file(blob, aether::rvne::init_random(h, 3));
   std::string text = sidecar;
   const std::string mark = "@SHA@";
-  if (const std::size_t at = text.find(mark); at != std::string::npos) text.replace(at, mark.size(), io::sha256_file_hex(blob));
+  const std::size_t at = text.find(mark);
+  if (at != std::string::npos) text.replace(at, mark.size(), io::sha256_file_hex(blob));
   write_text(io::sidecar_path(blob), text);
   return blob;
 }
@@ -161,8 +162,8 @@ TEST(HostileGate, SizeThatWrapsIsRefused) {
   h.kv_heads = 1;
   h.head_dim = 1;
   write_text(dir.path / "m.gate.f32", std::string(64, '\0'));
-  const fs::path blob = model_files(
-      dir, h, sidecar_text({{"gate", {{"input_dim", I}, {"hidden_dim", H}, {"top_k", 2}, {"weights", "m.gate.f32"}}}}, "@SHA@"));
+  const json gate = {{"input_dim", I}, {"hidden_dim", H}, {"top_k", 2}, {"weights", "m.gate.f32"}};
+  const fs::path blob = model_files(dir, h, sidecar_text({{"gate", gate}}, "@SHA@"));
   const io::Model m = io::load_model(blob);
   what = error_text(Errc::invalid_sidecar, [&] { io::model_attention(m, blob); });
   EXPECT_TRUE(has(what, "'gate.hidden_dim'") && has(what, "2147483647")) << what;
@@ -258,7 +259,8 @@ TEST(HostileRecording, RssiOutOfRangeIsCountedNotConverted) {
     return R"({"type":"raw_csi","node_id":1,"timestamp":1,"subcarriers":2,"iq_hex":"01020304","rssi":)" + rssi + "}\n";
   };
   auto amp = [](const std::string& rssi) { return R"({"timestamp":2,"subcarriers":[1,2],"rssi":)" + rssi + "}\n"; };
-  const io::Recording r = parse_lines(raw("1e300") + raw("128") + raw("-129") + raw("-90") + amp("-1e300") + amp("127"));
+  const io::Recording r =
+      parse_lines(raw("1e300") + raw("128") + raw("-129") + raw("-90") + amp("-1e300") + amp("127"));
   EXPECT_EQ(r.counts.out_of_range, 4u);
   EXPECT_EQ(r.counts.raw_csi, 1u);
   EXPECT_EQ(r.counts.amplitude_form, 1u);

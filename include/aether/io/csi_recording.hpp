@@ -21,11 +21,11 @@
 /// node and never mixed.
 ///
 /// Limits on hostile input: a line nested deeper than `kMaxJsonDepth`
-/// (json_input.hpp) or longer than `kMaxLineBytes` is malformed; `out_of_range` counts a record with an
-/// amplitude or feature value that is not finite as a 32-bit float (e.g.
-/// 1e39), an `rssi` outside -128 ... 127 (the node sends an i8 dBm) or a
-/// `node_id` beyond 2^63 - 1 (the whole record is dropped; values that are
-/// not numbers at all stay malformed). The meta file is at most
+/// (json_input.hpp) or longer than `kMaxLineBytes` is malformed;
+/// `out_of_range` counts a record with an amplitude or feature value that
+/// is not finite as a 32-bit float (e.g. 1e39), an `rssi` outside -128 ...
+/// 127 (the node sends an i8 dBm) or a `node_id` beyond 2^63 - 1 (the whole
+/// record is dropped; values that are not numbers at all stay malformed). The meta file is at most
 /// `kMaxMetaBytes` and nested at most kMaxJsonDepth (invalid_data beyond).
 ///
 /// Needs nlohmann-json (target `aether::io`). Thread safety: free functions
@@ -41,10 +41,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <istream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -201,13 +201,6 @@ inline NodeRecords& node_of(std::map<std::int64_t, NodeRecords>& nodes, std::int
   return n;
 }
 
-/// A JSON number as a float when it is finite as one.
-inline std::optional<float> as_float(const nlohmann::json& v) {
-  const double d = v.get<double>();
-  if (!(std::fabs(d) <= static_cast<double>(std::numeric_limits<float>::max()))) return std::nullopt;
-  return static_cast<float>(d);
-}
-
 /// What a record field holds: usable, absent/not the right type
 /// (malformed), or a number out of range (counted `out_of_range`).
 enum class Field : unsigned char { ok, malformed, out_of_range };
@@ -219,9 +212,8 @@ inline Field node_id_of(const nlohmann::json& j, std::int64_t& id) {
   id = 0;
   if (it == j.end()) return Field::ok;
   if (!it->is_number_integer()) return Field::malformed;
-  if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
-    return Field::out_of_range;
-  }
+  constexpr auto kTop = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > kTop) return Field::out_of_range;
   id = it->get<std::int64_t>();
   return Field::ok;
 }
@@ -242,9 +234,8 @@ inline Field floats_of(const nlohmann::json& a, std::vector<float>& out) {
   out.reserve(a.size());
   for (const auto& v : a) {
     if (!v.is_number() || !std::isfinite(v.get<double>())) return Field::malformed;
-    const std::optional<float> f = as_float(v);
-    if (!f) return Field::out_of_range;
-    out.push_back(*f);
+    if (!finite_as_float(v.get<double>())) return Field::out_of_range;
+    out.push_back(v.get<float>());
   }
   return Field::ok;
 }

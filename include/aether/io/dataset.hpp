@@ -421,7 +421,8 @@ inline constexpr std::size_t kMaxLabelsLineBytes = std::size_t{1} << 16;
 /// removed (`10, 12, walk ` is the range [10, 12) of class "walk"; a
 /// label's inner spaces stay). start and end must be finite numbers with
 /// end > start; a line is at most kMaxLabelsLineBytes. Throws io_error /
-/// invalid_data naming the file, line and value. Ranges are sorted by start; overlapping ranges are invalid_data.
+/// invalid_data naming the file, line and value. Ranges are sorted by
+/// start; overlapping ranges are invalid_data.
 inline std::vector<LabelRange> read_labels_csv(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) aether::detail::fail(Errc::io_error, path.string() + ": cannot open for reading");
@@ -442,7 +443,8 @@ inline std::vector<LabelRange> read_labels_csv(const std::filesystem::path& path
     const std::size_t c1 = line.find(','), c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
     if (c2 == std::string::npos) aether::detail::fail(Errc::invalid_data, where + "expected start,end,label");
     LabelRange r;
-    const std::string start = detail::trimmed(line.substr(0, c1)), end = detail::trimmed(line.substr(c1 + 1, c2 - c1 - 1));
+    const std::string start = detail::trimmed(line.substr(0, c1));
+    const std::string end = detail::trimmed(line.substr(c1 + 1, c2 - c1 - 1));
     auto number = [&where](const char* name, const std::string& text, double& value) {
       if (!detail::whole_number(text, value) || !std::isfinite(value)) {
         aether::detail::fail(Errc::invalid_data,

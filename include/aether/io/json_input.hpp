@@ -12,6 +12,7 @@
 ///   and the limit, or the parser's message for text that is not JSON.
 /// - `try_parse_json_text`: no exceptions; the reason as an enum (recording
 ///   lines are counted, not fatal).
+/// - `finite_as_float`: whether a number survives the cast to float.
 /// - `shown`: a value rendered for a message, bounded in size whatever the
 ///   value (arrays and objects are described, never dumped).
 ///
@@ -24,7 +25,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstddef>
+#include <limits>
 #include <string>
 
 namespace aether::io {
@@ -78,6 +81,12 @@ inline nlohmann::json parse_json_text(const std::string& text, const std::string
     aether::detail::fail(code, where + "not JSON: " + e.what());
   }
   aether::detail::fail(code, where + "not JSON");
+}
+
+/// True when the number `d` (e.g. a JSON number, parsed as double) stays
+/// finite as a 32-bit float: 1e39 is finite as a double and +Inf as a float.
+inline bool finite_as_float(double d) noexcept {
+  return std::fabs(d) <= static_cast<double>(std::numeric_limits<float>::max());
 }
 
 /// `v` for a message, at most ~60 characters: scalars as JSON (a long

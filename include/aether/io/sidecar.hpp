@@ -138,7 +138,7 @@ inline std::size_t get_window(const json& v, const std::string& where, const std
 inline float get_float(const json& v, const std::string& where, const std::string& key) {
   if (!v.is_number()) bad_key(where, key, "expected a number, found " + shown(v));
   const double d = v.get<double>();
-  if (!(std::fabs(d) <= static_cast<double>(std::numeric_limits<float>::max()))) {
+  if (!finite_as_float(d)) {
     bad_key(where, key, shown(v) + " is not finite as a 32-bit float");
   }
   return static_cast<float>(d);
@@ -146,7 +146,9 @@ inline float get_float(const json& v, const std::string& where, const std::strin
 
 /// A finite number.
 inline double get_double(const json& v, const std::string& where, const std::string& key) {
-  if (!v.is_number() || !std::isfinite(v.get<double>())) bad_key(where, key, "expected a finite number, found " + shown(v));
+  if (!v.is_number() || !std::isfinite(v.get<double>())) {
+    bad_key(where, key, "expected a finite number, found " + shown(v));
+  }
   return v.get<double>();
 }
 
@@ -344,7 +346,9 @@ inline TrainingInfo training_info(const Sidecar& s, const std::string& where = "
     fraction("validation_fraction", t.validation_fraction);
   }
   if (j.contains("seed")) {
-    if (!j["seed"].is_number_unsigned()) bad_key(where, "training.seed", "expected a non-negative integer, found " + shown(j["seed"]));
+    if (!j["seed"].is_number_unsigned()) {
+      bad_key(where, "training.seed", "expected a non-negative integer, found " + shown(j["seed"]));
+    }
     t.seed = j["seed"].get<std::uint64_t>();
   }
   if (j.contains("motion_threshold") && !j["motion_threshold"].is_null()) {
@@ -468,7 +472,8 @@ inline std::optional<ModelGate> load_gate(const Sidecar& s, const std::filesyste
     for (const std::filesystem::path& part : rel) outside = outside || part == "..";
     if (outside) {
       detail::bad_key(where, "gate.weights",
-                      shown(nlohmann::json(g.weights)) + " leaves the sidecar's folder (absolute, or with a '..' part)");
+                      shown(nlohmann::json(g.weights)) +
+                          " leaves the sidecar's folder (absolute, or with a '..' part)");
     }
     const std::filesystem::path file = blob_path.parent_path() / rel;
     const std::uint64_t record = 4 * std::uint64_t{floats}, all = record * header.layers;
