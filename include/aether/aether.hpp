@@ -21,9 +21,9 @@
 /// - half.hpp             fp16 <-> float conversion (round-to-nearest-even)
 /// - rvne.hpp             `rvne::Header`, `rvne::Blob`, `rvne::parse`, ... (umbrella of rvne/:
 ///                        format, crc32, codec, layout, init, file)
-/// - train/               `train::train`, `train::evaluate`, `train::AdamW`, the attention and
-///                        model backward passes (namespace `aether::train`)
-/// The C ABI (`aether/c/aether.h`, `aether/c/ruv_temporal.h`) is not included here.
+/// Not included here: training (`aether/train.hpp`: `train::train`, `train::evaluate`,
+/// `train::AdamW`, the backward passes; inference code need not compile it) and the C ABI
+/// (`aether/c/aether.h`, `aether/c/ruv_temporal.h`).
 
 #include <aether/arena.hpp>
 #include <aether/dense_attention.hpp>
@@ -41,5 +41,4 @@
 #include <aether/temporal_head.hpp>
 #include <aether/temporal_model.hpp>
 #include <aether/tensor.hpp>
-#include <aether/train/trainer.hpp>
 #include <aether/workspace.hpp>
