@@ -22,16 +22,8 @@ using aether_test::error_text;
 using json = nlohmann::json;
 
 /// A fresh directory per test, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("aether_sidecar_test." + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : aether_test::TempDir {
+  TempDir() : aether_test::TempDir("aether_sidecar_test") {}
 };
 
 Sidecar full_sidecar() {

@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <filesystem>
 #include <functional>
+#include <random>
 #include <string>
+#include <system_error>
 
 namespace aether_test {
 
@@ -35,6 +38,22 @@ inline std::string error_text(aether::Errc want, const std::function<void()>& f)
   ADD_FAILURE() << "no error thrown";
   return {};
 }
+
+/// A fresh directory under the system's temporary folder (named `prefix`
+/// and a random number), removed with everything in it at the end.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& prefix) {
+    path = std::filesystem::temp_directory_path() / (prefix + "." + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 /// Token `i` of `t` as a `(1, heads, dim)` view.
 template <class T>

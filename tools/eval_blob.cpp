@@ -41,8 +41,8 @@ int run(const Args& a, CLI::App& app) {
   if (const auto rc = parse_task_arg(app, a.task, task)) return *rc;
   const ModelSetup m = setup_of(a.model);
   const std::vector<io::Recording> recs = read_recordings(a.data);
-  const json& prov = m.model.sidecar.training;
   const std::string where = io::sidecar_path(a.model).string() + ": ";
+  const io::TrainingInfo prov = io::training_info(m.model.sidecar, where);
 
   io::DatasetOptions o;
   o.task = task;
@@ -51,19 +51,17 @@ int run(const Args& a, CLI::App& app) {
   o.windows.validation_fraction = 0;
   o.windows.test_fraction = 0;
   if (a.part == "test") {
-    if (!prov.is_object() || !prov.contains("split") || !prov["split"].contains("test_fraction")) {
-      io::detail::bad_key(where, "training.split.test_fraction", "missing (needed by --part test)");
-    }
-    o.windows.test_fraction = prov["split"]["test_fraction"].get<double>();
-    o.windows.validation_fraction = prov["split"].value("validation_fraction", 0.0);
+    if (!prov.test_fraction) io::detail::bad_key(where, "training.split.test_fraction", "missing (needed by --part test)");
+    o.windows.test_fraction = *prov.test_fraction;
+    o.windows.validation_fraction = prov.validation_fraction.value_or(0.0);
   }
   o.features = m.features;
-  if (prov.is_object() && prov.contains("seed") && prov["seed"].is_number_unsigned()) o.seed = prov["seed"].get<std::uint64_t>();
+  if (prov.seed) o.seed = *prov.seed;
   if (task.kind == io::TaskKind::motion) {
-    if (!prov.is_object() || !prov.contains("motion_threshold") || !prov["motion_threshold"].is_number()) {
+    if (!prov.motion_threshold) {
       io::detail::bad_key(where, "training.motion_threshold", "missing (the motion task's threshold from training)");
     }
-    o.motion_threshold = prov["motion_threshold"].get<double>();
+    o.motion_threshold = *prov.motion_threshold;
   }
   o.classes = io::ClassMap{m.class_names};
   io::Dataset d = io::build_dataset(recs, o);

@@ -128,9 +128,32 @@ class FastGrnnGate {
   }
 
   /// Floats in the `NAME.gate.f32` layout (gate conformance README):
-  /// `2*H*I + 2*H*H + 2*H + 2`.
+  /// `2*H*I + 2*H*H + 2*H + 2`, computed without wrapping: a count that does
+  /// not fit in size_t gives size_t's maximum (no gate can have it: see
+  /// kMaxPackedSize).
   static std::size_t packed_size(std::size_t input_dim, std::size_t hidden_dim) noexcept {
-    return 2 * hidden_dim * input_dim + 2 * hidden_dim * hidden_dim + 2 * hidden_dim + 2;
+    constexpr std::size_t kTop = std::numeric_limits<std::size_t>::max();
+    auto mul = [](std::size_t a, std::size_t b) { return a != 0 && b > kTop / a ? kTop : a * b; };
+    auto add = [](std::size_t a, std::size_t b) { return b > kTop - a ? kTop : a + b; };
+    const std::size_t H = hidden_dim, I = input_dim;
+    return add(add(mul(2, mul(H, I)), mul(2, mul(H, H))), add(mul(2, H), 2));
+  }
+
+  /// Most weights (`packed_size`) a gate may hold: 2^26, the default
+  /// ModelLimits bound on a model's own weights. Larger dimensions are
+  /// `Errc::limit_exceeded` before anything is allocated.
+  static constexpr std::size_t kMaxPackedSize = std::size_t{1} << 26;
+
+  /// `packed_size(input_dim, hidden_dim)`; throws `Errc::limit_exceeded`
+  /// naming both when it exceeds kMaxPackedSize.
+  static std::size_t checked_packed_size(std::size_t input_dim, std::size_t hidden_dim) {
+    const std::size_t n = packed_size(input_dim, hidden_dim);
+    if (n > kMaxPackedSize) {
+      detail::fail(Errc::limit_exceeded, "FastGrnnGate(input_dim=" + std::to_string(input_dim) + ", hidden_dim=" +
+                                             std::to_string(hidden_dim) + "): more than " +
+                                             std::to_string(kMaxPackedSize) + " weights (2*H*I + 2*H*H + 2*H + 2)");
+    }
+    return n;
   }
 
   /// Weights in the `NAME.gate.f32` layout (w_gate, u_gate, w_update,
@@ -300,6 +323,7 @@ class FastGrnnGate {
       detail::fail(Errc::invalid_argument, "FastGrnnGate(input_dim=" + std::to_string(input_dim) + ", hidden_dim=" +
                                                std::to_string(hidden_dim) + "): both must be >= 1");
     }
+    (void)checked_packed_size(input_dim, hidden_dim);
     const auto H = static_cast<Eigen::Index>(hidden_dim), I = static_cast<Eigen::Index>(input_dim);
     w_.resize(2 * H, I + H);
     bias_gate_.resize(H);

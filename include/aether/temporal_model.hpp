@@ -73,7 +73,16 @@ struct ModelLimits {
   /// Default 2^26 = 67,108,864: 256 MiB as float, 6,500 times the AETHER
   /// default model's 10,304.
   std::uint64_t max_weight_elements = std::uint64_t{1} << 26;
+
+  /// Largest blob file (bytes) these limits can let load: every weight fp32,
+  /// header and CRC. Readers of files with no size stop there.
+  constexpr std::uint64_t max_blob_bytes() const noexcept {
+    const std::uint64_t most = (rvne::kMaxBlobSize - rvne::kMinBlobSize) / 4;
+    return rvne::kMinBlobSize + 4 * (max_weight_elements < most ? max_weight_elements : most);
+  }
 };
+static_assert(ModelLimits{}.max_blob_bytes() == rvne::kMaxUnsizedBlobSize,
+              "rvne::read_file's cap for files with no size is the default limits' largest blob");
 
 template <class T>
 class TemporalStream;

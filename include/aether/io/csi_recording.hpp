@@ -15,14 +15,25 @@
 /// Nothing in a recording is fatal: every line lands in exactly one count of
 /// `RecordingCounts` (kept by type, or rejected with one reason: malformed,
 /// untyped, unknown type, odd hex length, bad hex digit, empty iq_hex,
-/// subcarrier count that does not match the hex, timestamp earlier than the
-/// node's previous record of that kind). Rejected lines are not used; their
-/// count is reported. Streams are per node and never mixed.
+/// subcarrier count that does not match the hex, a number out of range,
+/// timestamp earlier than the node's previous record of that kind).
+/// Rejected lines are not used; their count is reported. Streams are per
+/// node and never mixed.
+///
+/// Limits on hostile input: a line nested deeper than `kMaxJsonDepth`
+/// (json_input.hpp) or longer than `kMaxLineBytes` is malformed;
+/// `out_of_range` counts a record with an amplitude or feature value that
+/// is not finite as a 32-bit float (e.g. 1e39), an `rssi` outside -128 ...
+/// 127 (the node sends an i8 dBm) or a `node_id` beyond 2^63 - 1 (the whole
+/// record is dropped; values that are not numbers at all stay malformed). The meta file is at most
+/// `kMaxMetaBytes` and nested at most kMaxJsonDepth (invalid_data beyond).
 ///
 /// Needs nlohmann-json (target `aether::io`). Thread safety: free functions
 /// over values.
 
 #include <aether/error.hpp>
+#include <aether/io/json_input.hpp>
+#include <aether/rvne/file.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +44,7 @@
 #include <filesystem>
 #include <fstream>
 #include <istream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -86,13 +98,15 @@ struct RecordingCounts {
   std::size_t bad_hex = 0;          ///< iq_hex with a character that is not a hex digit
   std::size_t empty_iq = 0;         ///< empty iq_hex
   std::size_t bad_subcarriers = 0;  ///< subcarrier count 0, > 65535, or not matching the iq_hex length
+  std::size_t out_of_range = 0;     ///< a value not finite as float, an rssi outside -128...127, a node_id > 2^63-1
   std::size_t non_monotonic = 0;    ///< earlier than the same node's previous record of that kind
   std::map<std::string, std::size_t> unknown_types;   ///< type name -> lines
   std::map<std::uint32_t, std::size_t> raw_by_subcarriers;  ///< kept raw_csi frames by subcarrier count
 
   std::size_t kept() const noexcept { return raw_csi + amplitude_form + vitals + feature; }
   std::size_t rejected() const noexcept {
-    return blank + malformed + untyped + unknown_type + odd_hex + bad_hex + empty_iq + bad_subcarriers + non_monotonic;
+    return blank + malformed + untyped + unknown_type + odd_hex + bad_hex + empty_iq + bad_subcarriers + out_of_range +
+           non_monotonic;
   }
 };
 
@@ -118,6 +132,14 @@ struct Recording {
   }
 };
 
+/// Longest recording line kept (1 MiB; a raw_csi line of 192 subcarriers is
+/// about 1 KiB). A longer line is counted malformed; its bytes past the
+/// limit are skipped, never stored.
+inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
+
+/// Largest `.csi.meta.json` read (1 MiB; the server writes a few hundred bytes).
+inline constexpr std::uint64_t kMaxMetaBytes = std::uint64_t{1} << 20;
+
 /// `X.csi.jsonl` -> `X.csi.meta.json` (any other name: NAME + ".meta.json").
 inline std::filesystem::path meta_path(const std::filesystem::path& jsonl) {
   const std::string s = jsonl.string();
@@ -129,6 +151,30 @@ inline std::filesystem::path meta_path(const std::filesystem::path& jsonl) {
 }
 
 namespace detail {
+
+/// The next line of `in` (without its '\n') into `line`, at most `max`
+/// bytes of it: `too_long` is set when more were skipped. False at the end
+/// of the input with nothing read. Memory: at most `max` bytes.
+inline bool next_line(std::istream& in, std::string& line, std::size_t max, bool& too_long) {
+  line.clear();
+  too_long = false;
+  std::streambuf* buf = in.rdbuf();
+  bool any = false;
+  for (;;) {
+    const int c = buf->sbumpc();
+    if (c == std::char_traits<char>::eof()) {
+      in.setstate(std::ios::eofbit);
+      return any;
+    }
+    any = true;
+    if (c == '\n') return true;
+    if (line.size() < max) {
+      line.push_back(static_cast<char>(c));
+    } else {
+      too_long = true;
+    }
+  }
+}
 
 inline int hex_digit(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -155,13 +201,50 @@ inline NodeRecords& node_of(std::map<std::int64_t, NodeRecords>& nodes, std::int
   return n;
 }
 
-/// Node id of a record: `node_id` if an integer, 0 when absent (the older
-/// form has none); nullopt when present but not an integer.
-inline std::optional<std::int64_t> node_id_of(const nlohmann::json& j) {
+/// What a record field holds: usable, absent/not the right type
+/// (malformed), or a number out of range (counted `out_of_range`).
+enum class Field : unsigned char { ok, malformed, out_of_range };
+
+/// Node id of a record into `id`: `node_id` if an integer up to 2^63 - 1, 0
+/// when absent (the older form has none).
+inline Field node_id_of(const nlohmann::json& j, std::int64_t& id) {
   const auto it = j.find("node_id");
-  if (it == j.end()) return std::int64_t{0};
-  if (!it->is_number_integer()) return std::nullopt;
-  return it->get<std::int64_t>();
+  id = 0;
+  if (it == j.end()) return Field::ok;
+  if (!it->is_number_integer()) return Field::malformed;
+  constexpr auto kTop = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > kTop) return Field::out_of_range;
+  id = it->get<std::int64_t>();
+  return Field::ok;
+}
+
+/// `rssi` into `rssi` (0 when absent or not a finite number, as before):
+/// out of range outside -128 ... 127.
+inline Field rssi_of(const nlohmann::json& j, int& rssi) {
+  rssi = 0;
+  const std::optional<double> r = number_at(j, "rssi");
+  if (!r) return Field::ok;
+  if (!(*r >= -128.0 && *r <= 127.0)) return Field::out_of_range;
+  rssi = static_cast<int>(*r);
+  return Field::ok;
+}
+
+/// The numbers of the array `a` as floats into `out`.
+inline Field floats_of(const nlohmann::json& a, std::vector<float>& out) {
+  out.reserve(a.size());
+  for (const auto& v : a) {
+    if (!v.is_number() || !std::isfinite(v.get<double>())) return Field::malformed;
+    if (!finite_as_float(v.get<double>())) return Field::out_of_range;
+    out.push_back(v.get<float>());
+  }
+  return Field::ok;
+}
+
+/// Counts a field that is not ok; true when it was ok.
+inline bool field_ok(Field f, RecordingCounts& c) {
+  if (f == Field::malformed) ++c.malformed;
+  if (f == Field::out_of_range) ++c.out_of_range;
+  return f == Field::ok;
 }
 
 /// Parses one line into `nodes` (or counts why not).
@@ -182,13 +265,14 @@ inline void parse_line(const std::string& text, std::size_t line, std::map<std::
     ++c.blank;
     return;
   }
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
+  nlohmann::json j;
+  if (try_parse_json_text(text, j) != JsonParse::ok || !j.is_object()) {
     ++c.malformed;
     return;
   }
   const std::optional<double> ts = number_at(j, "timestamp");
-  const std::optional<std::int64_t> node = node_id_of(j);
+  std::int64_t node = 0;
+  const Field node_field = node_id_of(j, node);
   const auto type_it = j.find("type");
   const auto sc_it = j.find("subcarriers");
   if (type_it == j.end()) {
@@ -197,7 +281,7 @@ inline void parse_line(const std::string& text, std::size_t line, std::map<std::
       return;
     }
     // The older amplitude form.
-    if (!ts || !node || sc_it->empty() || sc_it->size() > 0xFFFF) {
+    if (!ts || sc_it->empty() || sc_it->size() > 0xFFFF) {
       ++c.malformed;
       return;
     }
@@ -205,16 +289,10 @@ inline void parse_line(const std::string& text, std::size_t line, std::map<std::
     f.timestamp = *ts;
     f.line = line;
     f.subcarriers = static_cast<std::uint16_t>(sc_it->size());
-    f.amplitude.reserve(sc_it->size());
-    for (const auto& v : *sc_it) {
-      if (!v.is_number() || !std::isfinite(v.get<double>())) {
-        ++c.malformed;
-        return;
-      }
-      f.amplitude.push_back(v.get<float>());
+    if (!field_ok(node_field, c) || !field_ok(floats_of(*sc_it, f.amplitude), c) || !field_ok(rssi_of(j, f.rssi), c)) {
+      return;
     }
-    if (const auto r = number_at(j, "rssi")) f.rssi = static_cast<int>(*r);
-    if (keep_frame(node_of(nodes, *node), std::move(f), c)) ++c.amplitude_form;
+    if (keep_frame(node_of(nodes, node), std::move(f), c)) ++c.amplitude_form;
     return;
   }
   if (!type_it->is_string()) {
@@ -227,10 +305,11 @@ inline void parse_line(const std::string& text, std::size_t line, std::map<std::
     ++c.unknown_types[type];
     return;
   }
-  if (!ts || !node) {
+  if (!ts) {
     ++c.malformed;
     return;
   }
+  if (!field_ok(node_field, c)) return;
   if (type == "raw_csi") {
     const auto hex_it = j.find("iq_hex");
     if (hex_it == j.end() || !hex_it->is_string() || sc_it == j.end() || !sc_it->is_number_integer()) {
@@ -264,8 +343,8 @@ inline void parse_line(const std::string& text, std::size_t line, std::map<std::
       }
       f.iq[i] = static_cast<std::int8_t>(static_cast<std::uint8_t>(hi * 16 + lo));
     }
-    if (const auto r = number_at(j, "rssi")) f.rssi = static_cast<int>(*r);
-    if (!keep_frame(node_of(nodes, *node), std::move(f), c)) return;
+    if (!field_ok(rssi_of(j, f.rssi), c)) return;
+    if (!keep_frame(node_of(nodes, node), std::move(f), c)) return;
     ++c.raw_csi;
     ++c.raw_by_subcarriers[static_cast<std::uint32_t>(count)];
     return;
@@ -284,7 +363,7 @@ inline void parse_line(const std::string& text, std::size_t line, std::map<std::
     v.n_persons = number_at(j, "n_persons").value_or(0);
     v.breathing_bpm = number_at(j, "breathing_bpm").value_or(0);
     v.heartrate_bpm = number_at(j, "heartrate_bpm").value_or(0);
-    NodeRecords& n = node_of(nodes, *node);
+    NodeRecords& n = node_of(nodes, node);
     if (!n.vitals.empty() && v.timestamp < n.vitals.back().timestamp) {
       ++c.non_monotonic;
       return;
@@ -302,14 +381,8 @@ inline void parse_line(const std::string& text, std::size_t line, std::map<std::
   FeatureRecord fr;
   fr.timestamp = *ts;
   fr.line = line;
-  for (const auto& v : *f_it) {
-    if (!v.is_number() || !std::isfinite(v.get<double>())) {
-      ++c.malformed;
-      return;
-    }
-    fr.features.push_back(v.get<float>());
-  }
-  NodeRecords& n = node_of(nodes, *node);
+  if (!field_ok(floats_of(*f_it, fr.features), c)) return;
+  NodeRecords& n = node_of(nodes, node);
   if (!n.features.empty() && fr.features.size() != n.features.front().features.size()) {
     ++c.malformed;  // a length change mid-stream cannot be windowed with the rest
     return;
@@ -330,8 +403,13 @@ inline Recording parse_recording(std::istream& in) {
   Recording r;
   std::map<std::int64_t, NodeRecords> nodes;
   std::string text;
-  while (std::getline(in, text)) {
+  bool too_long = false;
+  while (detail::next_line(in, text, kMaxLineBytes, too_long)) {
     ++r.counts.lines;
+    if (too_long) {
+      ++r.counts.malformed;
+      continue;
+    }
     detail::parse_line(text, r.counts.lines, nodes, r.counts);
   }
   for (auto& [id, n] : nodes) r.nodes.push_back(std::move(n));
@@ -340,7 +418,8 @@ inline Recording parse_recording(std::istream& in) {
 
 /// Reads `path` and, when present, its `.csi.meta.json`. Throws io_error if
 /// the recording cannot be read, invalid_data (naming the file) for a meta
-/// file that is not a JSON object or whose `label` is not a string.
+/// file that is not a JSON object, nests deeper than kMaxJsonDepth or whose
+/// `label` is not a string, limit_exceeded for one beyond kMaxMetaBytes.
 inline Recording read_recording(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) aether::detail::fail(Errc::io_error, path.string() + ": cannot open for reading");
@@ -350,12 +429,10 @@ inline Recording read_recording(const std::filesystem::path& path) {
   const std::filesystem::path mp = meta_path(path);
   std::error_code ec;
   if (std::filesystem::exists(mp, ec)) {
-    std::ifstream min(mp, std::ios::binary);
-    if (!min) aether::detail::fail(Errc::io_error, mp.string() + ": cannot open for reading");
-    const nlohmann::json j = nlohmann::json::parse(min, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      aether::detail::fail(Errc::invalid_data, mp.string() + ": not a JSON object");
-    }
+    const std::vector<std::uint8_t> bytes = rvne::detail::read_bytes_capped(mp, kMaxMetaBytes);
+    const nlohmann::json j =
+        parse_json_text(std::string(bytes.begin(), bytes.end()), mp.string() + ": ", Errc::invalid_data);
+    if (!j.is_object()) aether::detail::fail(Errc::invalid_data, mp.string() + ": not a JSON object");
     r.meta.present = true;
     r.meta.raw = j;
     if (j.contains("label")) {
@@ -382,6 +459,7 @@ inline nlohmann::json to_json(const RecordingCounts& c) {
             {"bad_hex", c.bad_hex},
             {"empty_iq", c.empty_iq},
             {"bad_subcarriers", c.bad_subcarriers},
+            {"out_of_range", c.out_of_range},
             {"non_monotonic", c.non_monotonic}}},
           {"unknown_types", c.unknown_types},
           {"raw_csi_by_subcarriers", by_sc}};

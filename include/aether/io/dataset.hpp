@@ -89,15 +89,17 @@ inline FeaturizerConfig features_from_json(const FeatureSpec& s, const std::stri
   auto floats = [&](const char* key, std::vector<float>& out) {
     if (!k.contains(key)) return;
     const std::string name = std::string("features.constants.") + key;
-    if (!k[key].is_array()) detail::bad_key(where, name, "expected an array of numbers");
-    for (const auto& v : k[key]) {
-      if (!v.is_number()) detail::bad_key(where, name, "expected an array of numbers, found " + detail::shown(v));
-      out.push_back(v.get<float>());
+    if (!k[key].is_array()) detail::bad_key(where, name, "expected an array of numbers, found " + shown(k[key]));
+    for (std::size_t i = 0; i < k[key].size(); ++i) {
+      out.push_back(detail::get_float(k[key][i], where, name + "[" + std::to_string(i) + "]"));
     }
   };
   if (!k.contains("input_dim")) detail::bad_key(where, "features.constants.input_dim", "missing");
   c.input_dim = detail::get_size(k["input_dim"], where, "features.constants.input_dim");
-  if (c.input_dim == 0) detail::bad_key(where, "features.constants.input_dim", "must be at least 1");
+  if (c.input_dim == 0 || c.input_dim > 0xFFFF) {  // a blob's input_dim is 16-bit
+    detail::bad_key(where, "features.constants.input_dim",
+                    std::to_string(c.input_dim) + " is outside 1 ... 65535 (a blob's input_dim)");
+  }
   flag("log_amplitude", c.log_amplitude);
   flag("centre_frame", c.centre_frame);
   flag("constant_feature", c.constant_feature);
@@ -110,7 +112,12 @@ inline FeaturizerConfig features_from_json(const FeatureSpec& s, const std::stri
     detail::bad_key(where, "features.constants.input_dim", "must be at least 2 with constant_feature");
   }
   if (k.contains("subcarriers")) {
-    c.subcarriers = static_cast<std::uint32_t>(detail::get_size(k["subcarriers"], where, "features.constants.subcarriers"));
+    const std::size_t n = detail::get_size(k["subcarriers"], where, "features.constants.subcarriers");
+    if (n > 0xFFFF) {
+      detail::bad_key(where, "features.constants.subcarriers",
+                      std::to_string(n) + " is more than a frame can have (65535; 0 = every count)");
+    }
+    c.subcarriers = static_cast<std::uint32_t>(n);
   }
   floats("offset", c.offset);
   floats("scale", c.scale);
@@ -262,16 +269,29 @@ struct WindowOptions {
   double test_fraction = 0.25;
 };
 
-/// Windows of every series, in series then time order (part = train).
-inline std::vector<Window> make_windows(const std::vector<Series>& series, std::size_t window, std::size_t stride) {
-  if (window == 0 || stride == 0) {
+/// Throws invalid_argument naming the values unless 1 <= window, stride <=
+/// kMaxWindow (io/sidecar.hpp).
+inline void check_window(std::size_t window, std::size_t stride) {
+  if (window == 0 || stride == 0 || window > kMaxWindow || stride > kMaxWindow) {
     aether::detail::fail(Errc::invalid_argument, "window " + std::to_string(window) + " and stride " +
-                                                     std::to_string(stride) + " must both be at least 1");
+                                                     std::to_string(stride) + " must both lie in 1 ... " +
+                                                     std::to_string(kMaxWindow) + " frames");
   }
+}
+
+/// Windows of every series, in series then time order (part = train).
+/// Throws as `check_window`.
+inline std::vector<Window> make_windows(const std::vector<Series>& series, std::size_t window, std::size_t stride) {
+  check_window(window, stride);
   std::vector<Window> out;
   for (std::size_t s = 0; s < series.size(); ++s) {
     const std::size_t n = static_cast<std::size_t>(series[s].features.rows());
-    for (std::size_t first = 0; first + window <= n; first += stride) out.push_back(Window{s, first, Part::train});
+    if (n < window) continue;
+    // first <= n - window throughout: the step is taken only while it stays there (no wrap).
+    for (std::size_t first = 0;; first += stride) {
+      out.push_back(Window{s, first, Part::train});
+      if (n - window - first < stride) break;
+    }
   }
   return out;
 }
@@ -383,21 +403,39 @@ inline bool whole_number(const std::string& s, double& out) {
   out = v;
   return true;
 }
+
+/// `s` without leading and trailing spaces and tabs.
+inline std::string trimmed(const std::string& s) {
+  const std::size_t a = s.find_first_not_of(" \t");
+  if (a == std::string::npos) return {};
+  return s.substr(a, s.find_last_not_of(" \t") - a + 1);
+}
 }  // namespace detail
+
+/// Longest labels CSV line read (64 KiB).
+inline constexpr std::size_t kMaxLabelsLineBytes = std::size_t{1} << 16;
 
 /// Reads a labels CSV: `start,end,label` per line (Unix seconds, a class
 /// name), an optional header line starting with "start", blank lines and
-/// lines starting with '#' ignored. Throws io_error / invalid_data naming
-/// the file and line. Ranges are sorted by start; overlapping ranges are
-/// invalid_data.
+/// lines starting with '#' ignored. Spaces and tabs around each field are
+/// removed (`10, 12, walk ` is the range [10, 12) of class "walk"; a
+/// label's inner spaces stay). start and end must be finite numbers with
+/// end > start; a line is at most kMaxLabelsLineBytes. Throws io_error /
+/// invalid_data naming the file, line and value. Ranges are sorted by
+/// start; overlapping ranges are invalid_data.
 inline std::vector<LabelRange> read_labels_csv(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) aether::detail::fail(Errc::io_error, path.string() + ": cannot open for reading");
   std::vector<LabelRange> out;
   std::string line;
   std::size_t no = 0;
-  while (std::getline(in, line)) {
+  bool too_long = false;
+  while (detail::next_line(in, line, kMaxLabelsLineBytes, too_long)) {
     ++no;
+    if (too_long) {
+      aether::detail::fail(Errc::invalid_data, path.string() + ":" + std::to_string(no) + ": line longer than " +
+                                                   std::to_string(kMaxLabelsLineBytes) + " bytes");
+    }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
     if (no == 1 && line.rfind("start", 0) == 0) continue;
@@ -405,16 +443,22 @@ inline std::vector<LabelRange> read_labels_csv(const std::filesystem::path& path
     const std::size_t c1 = line.find(','), c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
     if (c2 == std::string::npos) aether::detail::fail(Errc::invalid_data, where + "expected start,end,label");
     LabelRange r;
-    if (!detail::whole_number(line.substr(0, c1), r.start) ||
-        !detail::whole_number(line.substr(c1 + 1, c2 - c1 - 1), r.end)) {
-      aether::detail::fail(Errc::invalid_data, where + "start and end must be numbers (Unix seconds)");
-    }
-    r.label = line.substr(c2 + 1);
+    const std::string start = detail::trimmed(line.substr(0, c1));
+    const std::string end = detail::trimmed(line.substr(c1 + 1, c2 - c1 - 1));
+    auto number = [&where](const char* name, const std::string& text, double& value) {
+      if (!detail::whole_number(text, value) || !std::isfinite(value)) {
+        aether::detail::fail(Errc::invalid_data,
+                             where + name + " \"" + text + "\" is not a finite number (Unix seconds)");
+      }
+    };
+    number("start", start, r.start);
+    number("end", end, r.end);
+    r.label = detail::trimmed(line.substr(c2 + 1));
     if (r.label.empty() || r.label.find(',') != std::string::npos) {
       aether::detail::fail(Errc::invalid_data, where + "label must be one non-empty name");
     }
-    if (!(r.end > r.start) || !std::isfinite(r.start) || !std::isfinite(r.end)) {
-      aether::detail::fail(Errc::invalid_data, where + "end must be after start");
+    if (!(r.end > r.start)) {
+      aether::detail::fail(Errc::invalid_data, where + "end " + end + " must be after start " + start);
     }
     out.push_back(std::move(r));
   }

@@ -10,6 +10,14 @@
 ///   the key.
 /// - `write_sidecar` / `read_sidecar`: files; the reader refuses a sidecar
 ///   whose `blob_sha256` is not the blob's (`Errc::blob_mismatch`).
+///
+/// Limits on hostile files (each refused with the key or file named):
+/// sidecar text at most `kMaxSidecarBytes`, JSON nested at most
+/// `kMaxJsonDepth` (json_input.hpp), `window` and `stride` at most
+/// `kMaxWindow` frames, `gate` dimensions within
+/// `FastGrnnGate::kMaxPackedSize` weights, `gate.weights` a relative path
+/// without `..` (inside the sidecar's folder) whose size is checked before
+/// it is read, a blob file at most `ModelLimits{}.max_blob_bytes()`.
 /// - `save_model` / `load_model`: blob and sidecar together.
 ///
 /// Needs nlohmann-json (CMake target `aether::io`); the core headers do not.
@@ -17,6 +25,7 @@
 
 #include <aether/error.hpp>
 #include <aether/gate_file.hpp>
+#include <aether/io/json_input.hpp>
 #include <aether/io/sha256.hpp>
 #include <aether/rvne.hpp>
 #include <aether/temporal_head.hpp>
@@ -24,6 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -40,6 +50,16 @@ namespace aether::io {
 
 /// The value of the `format` key this library reads and writes.
 inline constexpr const char* kSidecarFormat = "aether-sidecar/1";
+
+/// Largest sidecar file read (16 MiB; the tools write a few KiB).
+inline constexpr std::uint64_t kMaxSidecarBytes = std::uint64_t{1} << 24;
+
+/// Most frames in a window, and the largest stride between windows, that a
+/// sidecar, the dataset builder (io/dataset.hpp) and the tools accept:
+/// 65,536 (11 minutes at 100 frames a second). Bounds the memory a window
+/// or a stream of that capacity costs, and keeps `first + stride` far from
+/// wrapping.
+inline constexpr std::size_t kMaxWindow = std::size_t{1} << 16;
 
 /// The featuriser that turned recordings into frames: enough to reproduce it
 /// bit for bit (`constants` is the featuriser's own JSON object).
@@ -95,13 +115,6 @@ using json = nlohmann::json;
   aether::detail::fail(Errc::invalid_sidecar, where + "key '" + key + "': " + why);
 }
 
-/// Shortened dump of a value for messages.
-inline std::string shown(const json& v) {
-  std::string s = v.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
-
 inline std::size_t get_size(const json& v, const std::string& where, const std::string& key) {
   // Parsed non-negative integers are "unsigned"; ones built in C++ may be "integer".
   const bool non_negative = v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
@@ -109,6 +122,34 @@ inline std::size_t get_size(const json& v, const std::string& where, const std::
     bad_key(where, key, "expected a non-negative integer, found " + shown(v));
   }
   return static_cast<std::size_t>(v.get<std::uint64_t>());
+}
+
+/// A window or stride key: 1 ... kMaxWindow.
+inline std::size_t get_window(const json& v, const std::string& where, const std::string& key) {
+  const std::size_t n = get_size(v, where, key);
+  if (n == 0 || n > kMaxWindow) {
+    bad_key(where, key, std::to_string(n) + " is outside 1 ... " + std::to_string(kMaxWindow) + " frames");
+  }
+  return n;
+}
+
+/// A number that is finite as a float (a JSON number beyond float's range
+/// would become infinite).
+inline float get_float(const json& v, const std::string& where, const std::string& key) {
+  if (!v.is_number()) bad_key(where, key, "expected a number, found " + shown(v));
+  const double d = v.get<double>();
+  if (!finite_as_float(d)) {
+    bad_key(where, key, shown(v) + " is not finite as a 32-bit float");
+  }
+  return static_cast<float>(d);
+}
+
+/// A finite number.
+inline double get_double(const json& v, const std::string& where, const std::string& key) {
+  if (!v.is_number() || !std::isfinite(v.get<double>())) {
+    bad_key(where, key, "expected a finite number, found " + shown(v));
+  }
+  return v.get<double>();
 }
 
 inline std::string get_string(const json& v, const std::string& where, const std::string& key) {
@@ -141,7 +182,7 @@ inline ModelAttention attention_from_json(const json& a, const std::string& wher
     } else if (b == "dense") {
       m.backend = Backend::Dense;
     } else {
-      bad_key(where, "attention.backend", "expected \"sparse\" or \"dense\", found \"" + b + "\"");
+      bad_key(where, "attention.backend", "expected \"sparse\" or \"dense\", found " + shown(a["backend"]));
     }
   }
   if (a.contains("window")) m.window = get_size(a["window"], where, "attention.window");
@@ -200,12 +241,11 @@ inline Sidecar sidecar_from_json(const nlohmann::json& j, const std::string& whe
   using detail::bad_key;
   using detail::get_size;
   using detail::get_string;
-  using detail::shown;
   if (!j.is_object()) aether::detail::fail(Errc::invalid_sidecar, where + "expected a JSON object, found " + shown(j));
   if (!j.contains("format")) bad_key(where, "format", "missing (required)");
   const std::string format = get_string(j["format"], where, "format");
   if (format != kSidecarFormat) {
-    bad_key(where, "format", "expected \"" + std::string(kSidecarFormat) + "\", found \"" + format + "\"");
+    bad_key(where, "format", "expected \"" + std::string(kSidecarFormat) + "\", found " + shown(j["format"]));
   }
   if (!j.contains("blob_sha256")) bad_key(where, "blob_sha256", "missing (required)");
   Sidecar s;
@@ -219,17 +259,11 @@ inline Sidecar sidecar_from_json(const nlohmann::json& j, const std::string& whe
     } else if (p == "last") {
       s.pool = Pool::last;
     } else {
-      bad_key(where, "pool", "expected \"mean\" or \"last\", found \"" + p + "\"");
+      bad_key(where, "pool", "expected \"mean\" or \"last\", found " + shown(j["pool"]));
     }
   }
-  if (j.contains("window")) {
-    s.window = get_size(j["window"], where, "window");
-    if (*s.window == 0) bad_key(where, "window", "must be at least 1");
-  }
-  if (j.contains("stride")) {
-    s.stride = get_size(j["stride"], where, "stride");
-    if (*s.stride == 0) bad_key(where, "stride", "must be at least 1");
-  }
+  if (j.contains("window")) s.window = detail::get_window(j["window"], where, "window");
+  if (j.contains("stride")) s.stride = detail::get_window(j["stride"], where, "stride");
   if (j.contains("classes")) {
     const auto& c = j["classes"];
     if (!c.is_array()) bad_key(where, "classes", "expected an array of names, found " + shown(c));
@@ -250,7 +284,7 @@ inline Sidecar sidecar_from_json(const nlohmann::json& j, const std::string& whe
     fs.name = get_string(f["name"], where, "features.name");
     if (f.contains("version")) {
       const std::size_t v = get_size(f["version"], where, "features.version");
-      if (v > std::numeric_limits<std::uint32_t>::max()) bad_key(where, "features.version", "too large");
+      if (v > std::numeric_limits<std::uint32_t>::max()) bad_key(where, "features.version", std::to_string(v) + " is too large");
       fs.version = static_cast<std::uint32_t>(v);
     }
     if (f.contains("constants")) {
@@ -272,7 +306,7 @@ inline Sidecar sidecar_from_json(const nlohmann::json& j, const std::string& whe
     if (g.contains("mode")) {
       gs.mode = get_string(g["mode"], where, "gate.mode");
       if (gs.mode != "prune" && gs.mode != "salient") {
-        bad_key(where, "gate.mode", "expected \"prune\" or \"salient\", found \"" + gs.mode + "\"");
+        bad_key(where, "gate.mode", "expected \"prune\" or \"salient\", found " + shown(g["mode"]));
       }
     }
     if (g.contains("weights")) gs.weights = get_string(g["weights"], where, "gate.weights");
@@ -282,25 +316,58 @@ inline Sidecar sidecar_from_json(const nlohmann::json& j, const std::string& whe
   return s;
 }
 
-/// Parses sidecar text (no blob check). Not JSON -> `Errc::invalid_sidecar`.
-inline Sidecar parse_sidecar(const std::string& text, const std::string& where = "") {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    aether::detail::fail(Errc::invalid_sidecar, where + "not JSON: " + e.what());
+/// The keys of the free-form `training` value that the tools read back
+/// (train_blob writes them): each empty when absent.
+struct TrainingInfo {
+  std::optional<double> test_fraction;        ///< `training.split.test_fraction`
+  std::optional<double> validation_fraction;  ///< `training.split.validation_fraction`
+  std::optional<std::uint64_t> seed;          ///< `training.seed`
+  std::optional<double> motion_threshold;     ///< `training.motion_threshold`
+};
+
+/// Reads `TrainingInfo` from `s.training`. A present key of the wrong type
+/// (or a fraction outside [0, 1)) is `Errc::invalid_sidecar` naming it,
+/// with `where` (e.g. the sidecar's file name) in front.
+inline TrainingInfo training_info(const Sidecar& s, const std::string& where = "") {
+  using detail::bad_key;
+  TrainingInfo t;
+  const nlohmann::json& j = s.training;
+  if (!j.is_object()) return t;
+  if (j.contains("split")) {
+    const nlohmann::json& split = j["split"];
+    if (!split.is_object()) bad_key(where, "training.split", "expected an object, found " + shown(split));
+    auto fraction = [&](const char* key, std::optional<double>& out) {
+      if (!split.contains(key)) return;
+      const std::string name = std::string("training.split.") + key;
+      out = detail::get_double(split[key], where, name);
+      if (!(*out >= 0 && *out < 1)) bad_key(where, name, shown(split[key]) + " is outside [0, 1)");
+    };
+    fraction("test_fraction", t.test_fraction);
+    fraction("validation_fraction", t.validation_fraction);
   }
-  return sidecar_from_json(j, where);
+  if (j.contains("seed")) {
+    if (!j["seed"].is_number_unsigned()) {
+      bad_key(where, "training.seed", "expected a non-negative integer, found " + shown(j["seed"]));
+    }
+    t.seed = j["seed"].get<std::uint64_t>();
+  }
+  if (j.contains("motion_threshold") && !j["motion_threshold"].is_null()) {
+    t.motion_threshold = detail::get_double(j["motion_threshold"], where, "training.motion_threshold");
+  }
+  return t;
+}
+
+/// Parses sidecar text (no blob check). Not JSON, or nested deeper than
+/// kMaxJsonDepth -> `Errc::invalid_sidecar`.
+inline Sidecar parse_sidecar(const std::string& text, const std::string& where = "") {
+  return sidecar_from_json(parse_json_text(text, where, Errc::invalid_sidecar), where);
 }
 
 namespace detail {
-/// Whole file as bytes; io_error naming the path.
-inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) aether::detail::fail(Errc::io_error, path.string() + ": cannot open for reading");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) aether::detail::fail(Errc::io_error, path.string() + ": read failed");
-  return bytes;
+/// Whole file as bytes, at most `max_bytes` (rvne::detail::read_bytes_capped:
+/// io_error / limit_exceeded naming the path).
+inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path, std::uint64_t max_bytes) {
+  return rvne::detail::read_bytes_capped(path, max_bytes);
 }
 
 inline void check_blob_sha(const Sidecar& s, const std::string& blob_sha, const std::filesystem::path& blob_path) {
@@ -327,7 +394,7 @@ inline Sidecar write_sidecar(const std::filesystem::path& blob_path, Sidecar s) 
 /// Throws io_error (missing/unreadable), invalid_sidecar, blob_mismatch.
 inline Sidecar read_sidecar(const std::filesystem::path& blob_path) {
   const std::filesystem::path sp = sidecar_path(blob_path);
-  const std::vector<std::uint8_t> text = detail::read_bytes(sp);
+  const std::vector<std::uint8_t> text = detail::read_bytes(sp, kMaxSidecarBytes);
   Sidecar s = parse_sidecar(std::string(text.begin(), text.end()), sp.string() + ": ");
   detail::check_blob_sha(s, sha256_file_hex(blob_path), blob_path);
   return s;
@@ -343,8 +410,10 @@ struct Model {
 /// Reads a blob (validated as `rvne::parse` does) and its sidecar when one
 /// exists, checking the sidecar against the very bytes parsed. A sidecar
 /// whose class names do not match the blob's class count is invalid_sidecar.
+/// A blob file larger than `ModelLimits{}.max_blob_bytes()` (or an endless
+/// one, /dev/zero) is limit_exceeded, found before it is read whole.
 inline Model load_model(const std::filesystem::path& blob_path) {
-  const std::vector<std::uint8_t> bytes = detail::read_bytes(blob_path);
+  const std::vector<std::uint8_t> bytes = detail::read_bytes(blob_path, ModelLimits{}.max_blob_bytes());
   Model m;
   const rvne::ParseResult parsed = rvne::try_parse(bytes.data(), bytes.size());
   if (!parsed) aether::detail::fail(parsed.code, blob_path.string() + ": " + parsed.message);
@@ -352,7 +421,7 @@ inline Model load_model(const std::filesystem::path& blob_path) {
   const std::filesystem::path sp = sidecar_path(blob_path);
   std::error_code ec;
   if (!std::filesystem::exists(sp, ec)) return m;
-  const std::vector<std::uint8_t> text = detail::read_bytes(sp);
+  const std::vector<std::uint8_t> text = detail::read_bytes(sp, kMaxSidecarBytes);
   m.sidecar = parse_sidecar(std::string(text.begin(), text.end()), sp.string() + ": ");
   detail::check_blob_sha(m.sidecar, sha256_hex(bytes.data(), bytes.size()), blob_path);
   if (!m.sidecar.classes.empty() && m.sidecar.classes.size() != m.blob.header.classes) {
@@ -368,8 +437,13 @@ inline Model load_model(const std::filesystem::path& blob_path) {
 /// `header` at `blob_path`, or none without the key. `gate.weights` names a
 /// file beside the blob (`gate_layers_from_bytes`: one record per layer or
 /// one for all); no `weights` = the reference's initial weights. Throws
-/// `Errc::invalid_sidecar` for `gate.input_dim` != the blob's head_dim or a
-/// file of the wrong size or with non-finite weights (naming the values),
+/// `Errc::invalid_sidecar` (naming the key and values) for `gate.input_dim`
+/// != the blob's head_dim, a `gate.hidden_dim` of 0 or one whose gate would
+/// exceed `FastGrnnGate::kMaxPackedSize` weights, a `gate.weights` that is
+/// absolute or has a `..` part (it must stay in the sidecar's folder; the
+/// check is on the name: a symbolic link placed there is followed), a
+/// file of the wrong size (checked before reading; a file with no size is
+/// read only up to the largest right size) or with non-finite weights;
 /// `Errc::io_error` for an unreadable file.
 inline std::optional<ModelGate> load_gate(const Sidecar& s, const std::filesystem::path& blob_path,
                                           const rvne::Header& header) {
@@ -381,13 +455,36 @@ inline std::optional<ModelGate> load_gate(const Sidecar& s, const std::filesyste
                     std::to_string(g.input_dim) + " against the blob's head_dim " + std::to_string(header.head_dim));
   }
   if (g.hidden_dim == 0) detail::bad_key(where, "gate.hidden_dim", "must be at least 1");
+  const std::size_t floats = FastGrnnGate<float>::packed_size(g.input_dim, g.hidden_dim);
+  if (floats > FastGrnnGate<float>::kMaxPackedSize) {
+    detail::bad_key(where, "gate.hidden_dim",
+                    std::to_string(g.hidden_dim) + " with input_dim " + std::to_string(g.input_dim) +
+                        " makes a gate of more than " + std::to_string(FastGrnnGate<float>::kMaxPackedSize) +
+                        " weights");
+  }
   ModelGate m;
   m.options = GateOptions{g.top_k, g.mode == "salient" ? GateMode::salient : GateMode::prune};
   m.input_dim = g.input_dim;
   m.hidden_dim = g.hidden_dim;
   if (!g.weights.empty()) {
-    const std::filesystem::path file = blob_path.parent_path() / g.weights;
-    const std::vector<std::uint8_t> bytes = detail::read_bytes(file);
+    const std::filesystem::path rel(g.weights);
+    bool outside = rel.has_root_name() || rel.has_root_directory();
+    for (const std::filesystem::path& part : rel) outside = outside || part == "..";
+    if (outside) {
+      detail::bad_key(where, "gate.weights",
+                      shown(nlohmann::json(g.weights)) +
+                          " leaves the sidecar's folder (absolute, or with a '..' part)");
+    }
+    const std::filesystem::path file = blob_path.parent_path() / rel;
+    const std::uint64_t record = 4 * std::uint64_t{floats}, all = record * header.layers;
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::is_regular_file(file, ec) ? std::filesystem::file_size(file, ec) : 0;
+    if (!ec && size != 0 && size != record && size != all) {
+      detail::bad_key(where, "gate.weights",
+                      file.string() + ": " + std::to_string(size) + " bytes, expected " + std::to_string(record) +
+                          " (one gate for every layer) or " + std::to_string(all) + " (one per layer)");
+    }
+    const std::vector<std::uint8_t> bytes = detail::read_bytes(file, std::max(record, all));
     try {
       m.layers = gate_layers_from_bytes(g.input_dim, g.hidden_dim, header.layers, bytes.data(), bytes.size());
     } catch (const Error& e) {

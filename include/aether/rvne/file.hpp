@@ -29,15 +29,59 @@ namespace aether::rvne {
 // Files
 // ---------------------------------------------------------------------------
 
+namespace detail {
+/// The whole of `path`, at most `max_bytes` bytes. A regular file larger
+/// than that is refused from its size before anything is read; a file with
+/// no size (pipe, device) is read in 64 KiB pieces and refused as soon as it
+/// passes `max_bytes`. Throws io_error (cannot open / read) or
+/// limit_exceeded, naming the path and the limit. Cost: one pass, memory
+/// at most max_bytes + 64 KiB.
+inline std::vector<std::uint8_t> read_bytes_capped(const std::filesystem::path& path, std::uint64_t max_bytes) {
+  const std::string where = path.string() + ": ";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) aether::detail::fail(Errc::io_error, where + "cannot open for reading");
+  auto too_large = [&](const std::string& what) {
+    aether::detail::fail(Errc::limit_exceeded, where + what + ", more than the " + std::to_string(max_bytes) +
+                                                   "-byte limit for this file");
+  };
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec && size > max_bytes) too_large(std::to_string(size) + " bytes");
+  }
+  std::vector<std::uint8_t> bytes;
+  constexpr std::size_t kPiece = std::size_t{1} << 16;
+  for (;;) {
+    const std::size_t have = bytes.size();
+    bytes.resize(have + kPiece);
+    in.read(reinterpret_cast<char*>(bytes.data() + have), static_cast<std::streamsize>(kPiece));
+    bytes.resize(have + static_cast<std::size_t>(in.gcount()));
+    if (bytes.size() > max_bytes) too_large("a file without a size that goes on");
+    if (!in) break;
+  }
+  if (in.bad()) aether::detail::fail(Errc::io_error, where + "read failed");
+  return bytes;
+}
+}  // namespace detail
+
 /// Reads and validates a blob file. The file size is taken from the open
 /// stream and rules 1-5 are checked on it and the 24 header bytes before
 /// anything is allocated, so a hostile weights_len never causes a large
 /// allocation; then the weights are read straight into the result (one
-/// allocation of weights_len bytes) and rules 6-7 checked. Throws
+/// allocation of weights_len bytes) and rules 6-7 checked. A file with no
+/// size (not a regular file: a pipe, /dev/zero) is read whole up to
+/// `kMaxUnsizedBlobSize` (limit_exceeded beyond) and then parsed. Throws
 /// `aether::Error`: io_error if the file cannot be opened or read, otherwise
 /// the code of the first failing rule; messages start with the path.
 inline Blob read_file(const std::filesystem::path& path) {
   const std::string where = path.string() + ": ";
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    const std::vector<std::uint8_t> bytes = detail::read_bytes_capped(path, kMaxUnsizedBlobSize);
+    const ParseResult parsed = try_parse(bytes.data(), bytes.size());
+    if (!parsed) detail::throw_result(parsed, where);
+    return parsed.view.to_blob();
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) aether::detail::fail(Errc::io_error, where + "cannot open for reading");
   in.seekg(0, std::ios::end);

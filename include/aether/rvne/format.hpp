@@ -65,6 +65,10 @@ inline constexpr std::size_t kMinBlobSize = kHeaderSize + kCrcSize;
 inline constexpr std::uint64_t kMaxWeightsLen = 0xFFFFFFFFu;
 /// Largest possible blob, 28 + 0xFFFFFFFF (needs 64 bits).
 inline constexpr std::uint64_t kMaxBlobSize = std::uint64_t{kMinBlobSize} + kMaxWeightsLen;
+/// Largest blob `read_file` reads from a file that has no size (a pipe, a
+/// device such as /dev/zero): 28 + 4 * 2^26 bytes, the largest fp32 blob the
+/// default `ModelLimits` lets a model load (temporal_model.hpp checks that).
+inline constexpr std::uint64_t kMaxUnsizedBlobSize = std::uint64_t{kMinBlobSize} + 4 * (std::uint64_t{1} << 26);
 
 namespace detail {
 // Field offsets of the table above.
