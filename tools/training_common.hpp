@@ -140,7 +140,7 @@ inline std::string accuracy_line(const json& a) {
 /// inputs and attention of a trained model from its sidecar: the one setup
 /// path of every tool that reads a model, so a gated model (sidecar key
 /// `gate`) runs gated. Throws invalid_sidecar naming a missing key or a
-/// missing or wrong-size gate file.
+/// wrong-size gate file, io_error for a gate file that cannot be read.
 struct ModelSetup {
   io::Model model;
   io::FeaturizerConfig features;
@@ -167,7 +167,7 @@ inline ModelSetup setup_of(const std::filesystem::path& blob_path) {
                             std::to_string(s.model.blob.header.input_dim));
   }
   s.pool = sc.pool_or_default();
-  s.attention = io::model_attention(s.model, blob_path);  // the sidecar's gate too (missing or wrong-size file: an error)
+  s.attention = io::model_attention(s.model, blob_path);  // with the sidecar's gate
   if (sc.window) s.window = *sc.window;
   if (sc.stride) s.stride = *sc.stride;
   for (std::size_t c = 0; c < s.model.blob.header.classes; ++c) s.class_names.push_back(sc.class_name(c));
