@@ -4,13 +4,21 @@
 #   rvne_parse_fuzz  the .rvne reader            seeds tests/fuzz/corpus/*.rvne
 #   model_fuzz       blob -> TemporalModel ->    seeds tests/fuzz/corpus_model/*.bin
 #                    forward -> stream pushes
+#   json_fuzz        aether::io's readers: recording lines and meta, sidecar
+#                    (matching / mismatching blob), labels CSV
+#                                                seeds tests/fuzz/corpus_json/*.bin
+#   node_fuzz        the C ABI: init in exactly memory_needed bytes (and one
+#                    less), pushes, classify, reset, no allocation after init
+#                                                seeds tests/fuzz/corpus_node/*.bin
 #
 # usage: .ci/fuzz.sh [SECONDS] [BUILD_DIR] [TARGET...]
 #   SECONDS    fuzzing time per target, default 60 (-max_total_time)
 #   BUILD_DIR  default build-fuzz (relative to the repository root)
-#   TARGET     default: both targets, in the order above
-# Environment: CXX (default clang++), JOBS (default 2), FUZZ_ARGS (extra
-# libFuzzer flags, e.g. -jobs=2 -workers=2). Exit status: 0 no finding;
+#   TARGET     default: all four targets, in the order above
+# Environment: CXX (default clang++), JOBS (default 2: build jobs),
+# PARALLEL (default 2: targets fuzzed at once, one process each, so four
+# targets of 60 s take about 2 minutes), FUZZ_ARGS (extra libFuzzer flags).
+# Exit status: 0 no finding;
 # non-zero on a crash, leak, sanitizer report, timeout or build failure
 # (reproducers land in BUILD_DIR/artifacts/<target>/; the grown corpus stays in
 # BUILD_DIR/corpus/<target>/ and is reused by the next run in the same dir).
@@ -25,15 +33,18 @@ seconds="${1:-60}"
 build="${2:-build-fuzz}"
 shift $(( $# < 2 ? $# : 2 ))
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(rvne_parse_fuzz model_fuzz)
+[ "${#targets[@]}" -gt 0 ] || targets=(rvne_parse_fuzz model_fuzz json_fuzz node_fuzz)
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 cxx="${CXX:-clang++}"
 jobs="${JOBS:-2}"
+parallel="${PARALLEL:-2}"
 
 seeds_of() {
   case "$1" in
     rvne_parse_fuzz) ls "$root"/tests/fuzz/corpus/*.rvne ;;
     model_fuzz) ls "$root"/tests/fuzz/corpus_model/*.bin ;;
+    json_fuzz) ls "$root"/tests/fuzz/corpus_json/*.bin ;;
+    node_fuzz) ls "$root"/tests/fuzz/corpus_node/*.bin ;;
     *) echo "fuzz.sh: unknown target $1" >&2; return 2 ;;
   esac
 }
@@ -44,36 +55,52 @@ cmake -S "$root/tests/fuzz" -B "$build" \
   -DAETHER_BUILD_EXAMPLES=OFF -DAETHER_INSTALL=OFF >/dev/null
 cmake --build "$build" --target "${targets[@]}" -j "$jobs"
 
-for target in "${targets[@]}"; do
-  echo "--- $target, ${seconds}s"
+# fuzz_one TARGET: fuzzes it from a copy of its seeds; prints its summary
+# when done (so parallel runs do not interleave); exit status: its verdict.
+fuzz_one() {
+  local target="$1"
   # Work on a copy of the committed seeds: libFuzzer adds what it finds to the
   # first corpus directory, and the source tree must stay untouched.
-  corpus="$build/corpus/$target"
-  artifacts="$build/artifacts/$target"
+  local corpus="$build/corpus/$target" artifacts="$build/artifacts/$target" log="$build/$target.log" seeds status
   mkdir -p "$corpus" "$artifacts"
   rm -f "$artifacts"/*
-  seeds=$(seeds_of "$target")
-  [ -n "$seeds" ] || { echo "fuzz.sh: no seeds for $target" >&2; exit 1; }
+  seeds=$(seeds_of "$target") || return 2
+  [ -n "$seeds" ] || { echo "fuzz.sh: no seeds for $target" >&2; return 1; }
   # shellcheck disable=SC2086
   cp $seeds "$corpus"/
 
-  log="$build/$target.log"
   set +e
   # shellcheck disable=SC2086
   "$build/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
-    -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-} "$corpus" 2>&1 | tee "$log" |
-    grep -E "^#[0-9]+.*(DONE|INITED)|ERROR|SUMMARY|violated|crash-|leak-|timeout-"
-  status=${PIPESTATUS[0]}
+    -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-} "$corpus" >"$log" 2>&1
+  status=$?
   set -e
 
-  grep -E "stat::number_of_executed_units|^#[0-9]+[[:space:]]+DONE" "$log" || true
+  echo "--- $target, ${seconds}s"
+  grep -E "^#[0-9]+.*(DONE|INITED)|ERROR|SUMMARY|violated|crash-|leak-|timeout-|stat::number_of_executed_units" "$log" || true
   if [ "$status" -ne 0 ]; then
     echo "fuzz.sh: $target FAILED (exit $status); see $log and $artifacts/" >&2
-    exit "$status"
+    return "$status"
   fi
   if ls "$artifacts"/* >/dev/null 2>&1; then
     echo "fuzz.sh: $target wrote artifacts to $artifacts/" >&2
-    exit 1
+    return 1
   fi
   echo "fuzz.sh: $target: no findings in ${seconds}s"
+}
+
+# Up to $parallel targets at once; every target runs even when one fails.
+failed=0
+pids=()
+for target in "${targets[@]}"; do
+  fuzz_one "$target" &
+  pids+=($!)
+  if [ "${#pids[@]}" -ge "$parallel" ]; then
+    wait "${pids[0]}" || failed=1
+    pids=("${pids[@]:1}")
+  fi
 done
+for pid in "${pids[@]}"; do
+  wait "$pid" || failed=1
+done
+exit "$failed"

@@ -47,29 +47,29 @@ bool parse_hex_u64(const std::string& text, std::uint64_t& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  namespace rvne = aether::rvne;
-  std::string path = "model_init.rvne";
-  std::uint64_t seed = rvne::kDefaultSeed;
-  rvne::Dtype dtype = rvne::Dtype::f32;
-  std::string seed_text, dtype_text = "f32";  // checked below / by CLI11
+  return aether_cli::guarded("init_random_blob", [&]() -> int {
+    namespace rvne = aether::rvne;
+    std::string path = "model_init.rvne";
+    std::uint64_t seed = rvne::kDefaultSeed;
+    rvne::Dtype dtype = rvne::Dtype::f32;
+    std::string seed_text, dtype_text = "f32";  // checked below / by CLI11
 
-  auto app = aether_cli::make_app(
-      "init_random_blob",
-      "Writes a .rvne weight blob with the AETHER default shape (input_dim 16,\n"
-      "q_heads 4, kv_heads 1, head_dim 32, layers 2, classes 4), every weight drawn\n"
-      "from xorshift64* in [-0.1, 0.1], then re-reads and verifies it.");
-  app->add_option("PATH", path, "output file (default model_init.rvne); replaced atomically");
-  app->add_option("--seed", seed_text, "64-bit seed in hex, with or without 0x (default 0xC5110007DEADBEEF)");
-  app->add_option("--dtype", dtype_text, "f32 (default) or f16 (each draw rounded to nearest even)")
-      ->check(CLI::IsMember({"f32", "f16"}));
-  app->footer("Exit status: 0 written and verified, 1 the blob failed its checks, 2 usage or I/O error.");
-  if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
-  if (!seed_text.empty() && !parse_hex_u64(seed_text, seed)) {
-    return aether_cli::usage_error(*app, "--seed '" + seed_text + "' is not a 64-bit hex number");
-  }
-  if (dtype_text == "f16") dtype = rvne::Dtype::f16;
+    auto app = aether_cli::make_app(
+        "init_random_blob",
+        "Writes a .rvne weight blob with the AETHER default shape (input_dim 16,\n"
+        "q_heads 4, kv_heads 1, head_dim 32, layers 2, classes 4), every weight drawn\n"
+        "from xorshift64* in [-0.1, 0.1], then re-reads and verifies it.");
+    app->add_option("PATH", path, "output file (default model_init.rvne); replaced atomically");
+    app->add_option("--seed", seed_text, "64-bit seed in hex, with or without 0x (default 0xC5110007DEADBEEF)");
+    app->add_option("--dtype", dtype_text, "f32 (default) or f16 (each draw rounded to nearest even)")
+        ->check(CLI::IsMember({"f32", "f16"}));
+    app->footer("Exit status: 0 written and verified, 1 the blob failed its checks, 2 usage or I/O error.");
+    if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
+    if (!seed_text.empty() && !parse_hex_u64(seed_text, seed)) {
+      return aether_cli::usage_error(*app, "--seed '" + seed_text + "' is not a 64-bit hex number");
+    }
+    if (dtype_text == "f16") dtype = rvne::Dtype::f16;
 
-  try {
     const rvne::Header header = rvne::Header::aether_default(dtype);
     const rvne::Blob blob = rvne::init_random(header, seed);
     rvne::write_file(path, blob);
@@ -95,11 +95,5 @@ int main(int argc, char** argv) {
                 rvne::kCrcSize);
     std::printf("  verified  re-read and re-validated\n");
     return 0;
-  } catch (const aether::Error& e) {
-    std::fprintf(stderr, "init_random_blob: %s\n", e.what());
-    return aether_cli::exit_code_of(e);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "init_random_blob: %s\n", e.what());
-    return 1;
-  }
+  });
 }

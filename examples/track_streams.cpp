@@ -28,6 +28,10 @@
 
 namespace {
 
+/// The most track-frames (--tracks x --frames) one run pushes: about a
+/// minute of work with the default model.
+constexpr std::size_t kMaxTrackFrames = std::size_t{1} << 22;
+
 struct Options {
   std::string blob;
   std::size_t tracks = 8, frames = 256, capacity = 0;  // capacity 0: frames
@@ -36,18 +40,23 @@ struct Options {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
-  auto app = aether_cli::make_app("track_streams", "Runs a .rvne model over several simulated tracks at once (a StreamPool).");
-  app->add_option("BLOB", o.blob, "the model (default: the seeded AETHER default model, built in memory)");
-  const auto count = CLI::Range(std::size_t{1}, std::size_t{1000000});
-  app->add_option("--tracks", o.tracks, "tracks, one stream each (default 8)")->check(count);
-  app->add_option("--frames", o.frames, "frames pushed per track (default 256)")->check(count);
-  app->add_option("--capacity", o.capacity, "frames each stream holds (default: --frames)")->check(count);
-  app->footer("Exit status: 0 ok, 1 invalid blob or model or a failed stream/prefill check, 2 usage or I/O error.");
-  if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
-  if (o.capacity == 0) o.capacity = o.frames;
+  return aether_cli::guarded("track_streams", [&]() -> int {
+    Options o;
+    auto app = aether_cli::make_app("track_streams", "Runs a .rvne model over several simulated tracks at once (a StreamPool).");
+    app->add_option("BLOB", o.blob, "the model (default: the seeded AETHER default model, built in memory)");
+    const auto count = aether_cli::in_range<std::size_t>(1, 65536);
+    app->add_option("--tracks", o.tracks, "tracks, one stream each (default 8)")->check(count);
+    app->add_option("--frames", o.frames, "frames pushed per track (default 256)")->check(count);
+    app->add_option("--capacity", o.capacity, "frames each stream holds (default: --frames)")->check(count);
+    app->footer("Exit status: 0 ok, 1 invalid blob or model or a failed stream/prefill check, 2 usage or I/O error.");
+    if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
+    if (o.capacity == 0) o.capacity = o.frames;
+    if (o.tracks * o.frames > kMaxTrackFrames) {
+      return aether_cli::usage_error(*app, "--tracks " + std::to_string(o.tracks) + " x --frames " +
+                                               std::to_string(o.frames) + " is more than " +
+                                               std::to_string(kMaxTrackFrames) + " track-frames");
+    }
 
-  try {
     const aether::rvne::Blob blob = o.blob.empty() ? aether::rvne::init_random(aether::rvne::Header::aether_default())
                                                    : aether::rvne::read_file(o.blob);
     const aether::TemporalModel<float> model(blob);  // AETHER head attention: sparse W32 B16, causal
@@ -98,8 +107,5 @@ int main(int argc, char** argv) {
     const bool same = std::memcmp(prefill.data(), logits.row(0).data(), sizeof(float) * model.classes()) == 0;
     std::printf("track 0 streamed logits %s its prefill\n", same ? "equal (bit for bit)" : "DIFFER from");
     return same ? 0 : 1;
-  } catch (const aether::Error& e) {
-    std::fprintf(stderr, "track_streams: %s\n", e.what());
-    return aether_cli::exit_code_of(e);
-  }
+  });
 }

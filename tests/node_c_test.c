@@ -92,6 +92,40 @@ int main(void) {
   aether_node_destroy(node);
   aether_node_destroy(NULL);
 
+  /* A frame holding NaN or an infinity is refused (53) and changes nothing:
+   * stream mode, where a first such frame would sit in the global slot 0
+   * forever, must then give the bits of a node that never saw it. */
+  CHECK(aether_node_init(blob, len, &stream, NULL, 0, &node) == AETHER_OK);
+  CHECK(aether_node_init(blob, len, &stream, NULL, 0, &other) == AETHER_OK);
+  for (t = 0; t < 3; ++t) {
+    frame_of(0, frame);
+    frame[5] = t == 0 ? (float)NAN : (t == 1 ? (float)INFINITY : -(float)INFINITY);
+    logits[0] = 7.0f;
+    CHECK(aether_node_push(node, frame, logits) == AETHER_ERR_NON_FINITE && logits[0] == 7.0f);
+  }
+  CHECK(aether_node_classify(node, logits, 4) == AETHER_ERR_INVALID_STATE);
+  CHECK(strcmp(aether_status_name(AETHER_ERR_NON_FINITE), "non_finite") == 0);
+  for (t = 0; t < 60; ++t) {
+    frame_of(t, frame);
+    CHECK(aether_node_push(node, frame, logits) == AETHER_OK);
+    CHECK(aether_node_push(other, frame, first) == AETHER_OK);
+    if (t == 30) {
+      frame[0] = (float)NAN;
+      CHECK(aether_node_push(node, frame, NULL) == AETHER_ERR_NON_FINITE);
+    }
+  }
+  CHECK(isfinite(logits[0]) && isfinite(logits[1]) && isfinite(logits[2]) && isfinite(logits[3]));
+  CHECK(memcmp(logits, first, sizeof logits) == 0);
+  aether_node_destroy(node);
+  aether_node_destroy(other);
+  /* Ring mode: nothing stored either. */
+  CHECK(aether_node_init(blob, len, &ring, NULL, 0, &node) == AETHER_OK);
+  frame_of(0, frame);
+  frame[15] = (float)INFINITY;
+  CHECK(aether_node_push(node, frame, NULL) == AETHER_ERR_NON_FINITE);
+  CHECK(aether_node_classify(node, logits, 4) == AETHER_ERR_INVALID_STATE);
+  aether_node_destroy(node);
+
   /* The firmware's names. */
   CHECK(ruv_temporal_init(blob, len, 16, 8, 4, &ctx) == ESP_OK && ctx != NULL);
   CHECK(ruv_temporal_classify(ctx, logits, 4) == ESP_ERR_INVALID_STATE);
@@ -99,6 +133,9 @@ int main(void) {
   CHECK(ruv_temporal_push(ctx, frame) == ESP_OK);
   CHECK(ruv_temporal_classify(ctx, logits, 5) == ESP_ERR_INVALID_ARG);
   CHECK(ruv_temporal_classify(ctx, logits, 4) == ESP_OK);
+  frame[3] = (float)NAN;
+  CHECK(ruv_temporal_push(ctx, frame) == ESP_ERR_INVALID_ARG);
+  CHECK(ruv_temporal_classify(ctx, first, 4) == ESP_OK && memcmp(logits, first, sizeof logits) == 0);
   ruv_temporal_destroy(ctx);
   ruv_temporal_destroy(NULL);
 

@@ -150,15 +150,17 @@ int run(const Args& a, CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args a;
-  auto app = aether_cli::make_app("csi_replay", "Replay CSI recordings through a trained .rvne model.");
-  app->add_option("--model", a.model, "model (NAME.rvne with its sidecar NAME.rvne.json)")->required();
-  app->add_option("--data", a.data, "recordings (.csi.jsonl), replayed one after another")->required()->expected(1, -1);
-  app->add_flag("--stream", a.stream, "one StreamPool stream per node (sliding-window eviction, capacity = window; pool-last models)");
-  app->add_option("--windows", a.windows_dump, "write one line per classified window here (eval_blob's format)");
-  app->add_flag("--json", a.json_out, "print the timeline and speed as JSON on stdout");
-  app->add_flag("--quiet", a.quiet, "no progress on stderr");
-  app->footer("Exit status: 0 replayed, 1 invalid model or data, 2 usage or I/O error.");
-  if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
-  return run_guarded("csi_replay", [&] { return run(a, *app); });
+  return aether_cli::guarded("csi_replay", [&]() -> int {
+    Args a;
+    auto app = aether_cli::make_app("csi_replay", "Replay CSI recordings through a trained .rvne model.");
+    app->add_option("--model", a.model, "model (NAME.rvne with its sidecar NAME.rvne.json)")->required();
+    app->add_option("--data", a.data, "recordings (.csi.jsonl), replayed one after another")->required()->expected(1, -1);
+    app->add_flag("--stream", a.stream, "one StreamPool stream per node (sliding-window eviction, capacity = window; pool-last models)");
+    app->add_option("--windows", a.windows_dump, "write one line per classified window here (eval_blob's format)");
+    app->add_flag("--json", a.json_out, "print the timeline and speed as JSON on stdout");
+    app->add_flag("--quiet", a.quiet, "no progress on stderr");
+    app->footer("Exit status: 0 replayed, 1 invalid model or data, 2 usage or I/O error.");
+    if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
+    return run(a, *app);
+  });
 }

@@ -109,18 +109,20 @@ int run(const Args& a, CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args a;
-  auto app = aether_cli::make_app("eval_blob", "Evaluate a trained .rvne model on CSI recordings.");
-  app->add_option("--model", a.model, "model (NAME.rvne with its sidecar NAME.rvne.json)")->required();
-  app->add_option("--data", a.data, "recordings (.csi.jsonl)")->required()->expected(1, -1);
-  app->add_option("--task", a.task, "meta | motion | order | labels=CSV")->required();
-  app->add_option("--window", a.window, "frames per window (default: as trained)")->check(CLI::PositiveNumber);
-  app->add_option("--stride", a.stride, "frames between windows (default: as trained)")->check(CLI::PositiveNumber);
-  app->add_option("--part", a.part, "all | test (the held-out end of each recording, as split in training)")->capture_default_str();
-  app->add_option("--windows", a.windows_dump, "write one line per scored window here (csi_replay's format)");
-  app->add_option("--threads", a.threads, "OpenMP threads (0: default)")->capture_default_str();
-  app->add_flag("--json", a.json_out, "print the result as JSON on stdout");
-  app->footer("Exit status: 0 evaluated, 1 invalid model or data, 2 usage or I/O error.");
-  if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
-  return run_guarded("eval_blob", [&] { return run(a, *app); });
+  return aether_cli::guarded("eval_blob", [&]() -> int {
+    Args a;
+    auto app = aether_cli::make_app("eval_blob", "Evaluate a trained .rvne model on CSI recordings.");
+    app->add_option("--model", a.model, "model (NAME.rvne with its sidecar NAME.rvne.json)")->required();
+    app->add_option("--data", a.data, "recordings (.csi.jsonl)")->required()->expected(1, -1);
+    app->add_option("--task", a.task, "meta | motion | order | labels=CSV")->required();
+    app->add_option("--window", a.window, "frames per window (default: as trained)")->check(aether_cli::in_range<std::size_t>(1, kMaxWindow));
+    app->add_option("--stride", a.stride, "frames between windows (default: as trained)")->check(aether_cli::in_range<std::size_t>(1, kMaxWindow));
+    app->add_option("--part", a.part, "all | test (the held-out end of each recording, as split in training)")->capture_default_str();
+    app->add_option("--windows", a.windows_dump, "write one line per scored window here (csi_replay's format)");
+    app->add_option("--threads", a.threads, "OpenMP threads (0: default)")->capture_default_str()->check(aether_cli::in_range(0, kMaxThreads));
+    app->add_flag("--json", a.json_out, "print the result as JSON on stdout");
+    app->footer("Exit status: 0 evaluated, 1 invalid model or data, 2 usage or I/O error.");
+    if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
+    return run(a, *app);
+  });
 }

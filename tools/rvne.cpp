@@ -289,59 +289,56 @@ int cmd_stats(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto app = aether_cli::make_app("rvne", "Inspect, verify and convert .rvne weight blobs.");
-  app->require_subcommand(0, 1);  // none: reported below; an unknown one: CLI11 names it
-  app->footer(
-      "Exit status: 0 success, 1 invalid blob, 2 usage or I/O error.\n"
-      "'rvne <command> --help' describes one command.");
-  Args a;
-  auto blob_file = [&](CLI::App* cmd) { cmd->add_option("FILE", a.file, "the .rvne blob")->required(); };
+  return aether_cli::guarded("rvne", [&]() -> int {
+    auto app = aether_cli::make_app("rvne", "Inspect, verify and convert .rvne weight blobs.");
+    app->require_subcommand(0, 1);  // none: reported below; an unknown one: CLI11 names it
+    app->footer(
+        "Exit status: 0 success, 1 invalid blob, 2 usage or I/O error.\n"
+        "'rvne <command> --help' describes one command.");
+    Args a;
+    auto blob_file = [&](CLI::App* cmd) { cmd->add_option("FILE", a.file, "the .rvne blob")->required(); };
 
-  CLI::App* info = app->add_subcommand("info", "header, sizes, CRC, layout and matrix shapes");
-  blob_file(info);
-  info->add_flag("--json", a.json, "one JSON object on stdout (also for an invalid blob: \"valid\": false)");
-  info->footer(
-      "Validates FILE and prints its header (dtype, shape), sizes, stored CRC-32,\n"
-      "whether weights_len matches the model layout of the header, and the shape\n"
-      "and element offset of every matrix (Wq, Wk, Wv, Wo per layer, then Wc).\n"
-      "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
+    CLI::App* info = app->add_subcommand("info", "header, sizes, CRC, layout and matrix shapes");
+    blob_file(info);
+    info->add_flag("--json", a.json, "one JSON object on stdout (also for an invalid blob: \"valid\": false)");
+    info->footer(
+        "Validates FILE and prints its header (dtype, shape), sizes, stored CRC-32,\n"
+        "whether weights_len matches the model layout of the header, and the shape\n"
+        "and element offset of every matrix (Wq, Wk, Wv, Wo per layer, then Wc).\n"
+        "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
 
-  CLI::App* verify = app->add_subcommand("verify", "validate a blob (exit 0 valid, 1 invalid)");
-  blob_file(verify);
-  verify->add_flag("--model", a.model, "also require weights_len to equal the model layout size");
-  verify->footer(
-      "Checks every container rule (size, magic, version, flags, length, CRC,\n"
-      "header fields). Prints 'FILE: ok' and exits 0 for a valid blob; prints the\n"
-      "reason on stderr and exits 1 for an invalid one.\n"
-      "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
+    CLI::App* verify = app->add_subcommand("verify", "validate a blob (exit 0 valid, 1 invalid)");
+    blob_file(verify);
+    verify->add_flag("--model", a.model, "also require weights_len to equal the model layout size");
+    verify->footer(
+        "Checks every container rule (size, magic, version, flags, length, CRC,\n"
+        "header fields). Prints 'FILE: ok' and exits 0 for a valid blob; prints the\n"
+        "reason on stderr and exits 1 for an invalid one.\n"
+        "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
 
-  CLI::App* convert = app->add_subcommand("convert", "re-encode the weights");
-  convert->add_option("IN", a.in, "the blob to read")->required();
-  convert->add_option("OUT", a.out, "the blob to write (atomically: temporary + rename)")->required();
-  convert->add_option("--dtype", a.dtype, "target element type")->required()->check(CLI::IsMember({"f16", "f32"}));
-  convert->add_flag("--force", a.force, "replace OUT if it exists (refused otherwise)");
-  convert->footer(
-      "Reads the blob IN and writes OUT with every weight re-encoded as DTYPE\n"
-      "(f32 -> f16 rounds to nearest even; f16 -> f32 is exact).\n"
-      "Exit status: 0 written, 1 IN is invalid, 2 usage or I/O error.");
+    CLI::App* convert = app->add_subcommand("convert", "re-encode the weights");
+    convert->add_option("IN", a.in, "the blob to read")->required();
+    convert->add_option("OUT", a.out, "the blob to write (atomically: temporary + rename)")->required();
+    convert->add_option("--dtype", a.dtype, "target element type")->required()->check(CLI::IsMember({"f16", "f32"}));
+    convert->add_flag("--force", a.force, "replace OUT if it exists (refused otherwise)");
+    convert->footer(
+        "Reads the blob IN and writes OUT with every weight re-encoded as DTYPE\n"
+        "(f32 -> f16 rounds to nearest even; f16 -> f32 is exact).\n"
+        "Exit status: 0 written, 1 IN is invalid, 2 usage or I/O error.");
 
-  CLI::App* stats = app->add_subcommand("stats", "per-matrix min/max/mean/std and NaN/Inf counts");
-  blob_file(stats);
-  stats->footer(
-      "Per-matrix statistics of the weights: min, max, mean and standard deviation\n"
-      "of the finite values, and the number of NaN and infinite values. If\n"
-      "weights_len does not match the model layout, one row covers all weights.\n"
-      "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
+    CLI::App* stats = app->add_subcommand("stats", "per-matrix min/max/mean/std and NaN/Inf counts");
+    blob_file(stats);
+    stats->footer(
+        "Per-matrix statistics of the weights: min, max, mean and standard deviation\n"
+        "of the finite values, and the number of NaN and infinite values. If\n"
+        "weights_len does not match the model layout, one row covers all weights.\n"
+        "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
 
-  if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
-  if (app->get_subcommands().empty()) return aether_cli::usage_error(*app, "missing command (info, verify, convert or stats)");
-  try {
+    if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
+    if (app->get_subcommands().empty()) return aether_cli::usage_error(*app, "missing command (info, verify, convert or stats)");
     if (*info) return cmd_info(a);
     if (*verify) return cmd_verify(a);
     if (*convert) return cmd_convert(a);
     return cmd_stats(a);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "rvne: %s\n", e.what());
-    return kExitUsage;
-  }
+  });
 }

@@ -65,7 +65,7 @@ int run(const Args& a, CLI::App& app) {
   // --input-dim counts the measured features; the constant one comes on top.
   o.features.constant_feature = a.constant_feature;
   o.features.input_dim = a.input_dim + (a.constant_feature ? 1 : 0);
-  o.features.subcarriers = static_cast<std::uint32_t>(a.subcarriers);
+  o.features.subcarriers = static_cast<std::uint32_t>(a.subcarriers);  // <= 65535 (checked by its flag)
   o.seed = a.seed;
   const io::Dataset d = io::build_dataset(recs, o);
   if (d.classes.names.size() < 2) {
@@ -199,40 +199,44 @@ int run(const Args& a, CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args a;
-  auto app = aether_cli::make_app("train_blob", "Train a .rvne model (and its sidecar) on CSI recordings.");
-  app->add_option("--data", a.data, "recordings (.csi.jsonl; a .csi.meta.json beside each is read)")->required()->expected(1, -1);
-  app->add_option("--task", a.task, "meta | motion | order | labels=CSV (start,end,label; Unix seconds)")->required();
-  app->add_option("--out", a.out, "model path (NAME.rvne; the sidecar is NAME.rvne.json)")->required();
-  app->add_option("--window", a.window, "frames per window")->capture_default_str()->check(CLI::PositiveNumber);
-  app->add_option("--stride", a.stride, "frames between window starts")->capture_default_str()->check(CLI::PositiveNumber);
-  app->add_option("--epochs", a.epochs, "passes over the training windows")->capture_default_str()->check(CLI::PositiveNumber);
-  app->add_option("--seed", a.seed, "initial weights, window order, order-task permutations")->capture_default_str();
-  app->add_option("--batch", a.batch, "windows per optimiser step")->capture_default_str()->check(CLI::PositiveNumber);
-  app->add_option("--lr", a.lr, "AdamW learning rate")->capture_default_str();
-  app->add_option("--weight-decay", a.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
-  app->add_option("--clip", a.clip, "gradient L2 norm limit (0: none)")->capture_default_str();
-  app->add_option("--patience", a.patience, "epochs without a lower validation loss before stopping (0: never)")->capture_default_str();
-  app->add_option("--pool", a.pool, "mean | last (last: the model can be streamed)")->capture_default_str();
-  app->add_option("--features", a.source, "csi (raw_csi amplitudes) | node (the nodes' 1 Hz feature records)")->capture_default_str();
-  app->add_option("--input-dim", a.input_dim, "features per frame measured from the recording (--constant-feature adds one)")->capture_default_str()->check(CLI::Range(1, 65535));
-  app->add_flag("--constant-feature", a.constant_feature,
-                "add a constant 1 as the last feature (the model's input_dim is --input-dim + 1): the model has no "
-                "bias terms, and this gives it one");
-  app->add_option("--subcarriers", a.subcarriers, "use only frames of this subcarrier count (0: all)")->capture_default_str();
-  app->add_option("--layers", a.layers, "attention layers")->capture_default_str()->check(CLI::Range(1, 65535));
-  app->add_option("--q-heads", a.q_heads, "query heads")->capture_default_str()->check(CLI::Range(1, 65535));
-  app->add_option("--kv-heads", a.kv_heads, "key/value heads (divides --q-heads)")->capture_default_str()->check(CLI::Range(1, 65535));
-  app->add_option("--head-dim", a.head_dim, "per-head dimension")->capture_default_str()->check(CLI::Range(1, 65535));
-  app->add_option("--attn-window", a.attn_window, "sparse attention: local window radius (frames)")->capture_default_str();
-  app->add_option("--block-size", a.block_size, "sparse attention: landmark block length")->capture_default_str()->check(CLI::PositiveNumber);
-  app->add_option("--val-fraction", a.val_fraction, "validation share of the time before the test cut")->capture_default_str()->check(CLI::Range(0.0, 0.99));
-  app->add_option("--test-fraction", a.test_fraction, "held-out test share at the end of each recording")->capture_default_str()->check(CLI::Range(0.0, 0.99));
-  app->add_option("--export-f16", a.export_f16, "also write an fp16 copy of the model (with its sidecar) here");
-  app->add_option("--threads", a.threads, "OpenMP threads (0: default; the blob does not depend on it)")->capture_default_str();
-  app->add_flag("--json", a.json_out, "print the result as JSON on stdout");
-  app->add_flag("--quiet", a.quiet, "no progress on stderr");
-  app->footer("Exit status: 0 trained, 1 invalid data, 2 usage or I/O error.");
-  if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
-  return run_guarded("train_blob", [&] { return run(a, *app); });
+  return aether_cli::guarded("train_blob", [&]() -> int {
+    using aether_cli::in_range;
+    using std::size_t;
+    Args a;
+    auto app = aether_cli::make_app("train_blob", "Train a .rvne model (and its sidecar) on CSI recordings.");
+    app->add_option("--data", a.data, "recordings (.csi.jsonl; a .csi.meta.json beside each is read)")->required()->expected(1, -1);
+    app->add_option("--task", a.task, "meta | motion | order | labels=CSV (start,end,label; Unix seconds)")->required();
+    app->add_option("--out", a.out, "model path (NAME.rvne; the sidecar is NAME.rvne.json)")->required();
+    app->add_option("--window", a.window, "frames per window")->capture_default_str()->check(in_range<size_t>(1, kMaxWindow));
+    app->add_option("--stride", a.stride, "frames between window starts")->capture_default_str()->check(in_range<size_t>(1, kMaxWindow));
+    app->add_option("--epochs", a.epochs, "passes over the training windows")->capture_default_str()->check(in_range<size_t>(1, 1000000));
+    app->add_option("--seed", a.seed, "initial weights, window order, order-task permutations")->capture_default_str()->check(in_range<std::uint64_t>(0, UINT64_MAX));
+    app->add_option("--batch", a.batch, "windows per optimiser step")->capture_default_str()->check(in_range<size_t>(1, 65536));
+    app->add_option("--lr", a.lr, "AdamW learning rate")->capture_default_str()->check(in_range(1e-12f, 10.0f));
+    app->add_option("--weight-decay", a.weight_decay, "AdamW decoupled weight decay")->capture_default_str()->check(in_range(0.0f, 10.0f));
+    app->add_option("--clip", a.clip, "gradient L2 norm limit (0: none)")->capture_default_str()->check(in_range(0.0f, 1e6f));
+    app->add_option("--patience", a.patience, "epochs without a lower validation loss before stopping (0: never)")->capture_default_str()->check(in_range<size_t>(0, 1000000));
+    app->add_option("--pool", a.pool, "mean | last (last: the model can be streamed)")->capture_default_str();
+    app->add_option("--features", a.source, "csi (raw_csi amplitudes) | node (the nodes' 1 Hz feature records)")->capture_default_str();
+    app->add_option("--input-dim", a.input_dim, "features per frame measured from the recording (--constant-feature adds one)")->capture_default_str()->check(in_range<size_t>(1, 65535));
+    app->add_flag("--constant-feature", a.constant_feature,
+                  "add a constant 1 as the last feature (the model's input_dim is --input-dim + 1): the model has no "
+                  "bias terms, and this gives it one");
+    app->add_option("--subcarriers", a.subcarriers, "use only frames of this subcarrier count (0: all)")->capture_default_str()->check(in_range<size_t>(0, 65535));
+    app->add_option("--layers", a.layers, "attention layers")->capture_default_str()->check(in_range<size_t>(1, 65535));
+    app->add_option("--q-heads", a.q_heads, "query heads")->capture_default_str()->check(in_range<size_t>(1, 65535));
+    app->add_option("--kv-heads", a.kv_heads, "key/value heads (divides --q-heads)")->capture_default_str()->check(in_range<size_t>(1, 65535));
+    app->add_option("--head-dim", a.head_dim, "per-head dimension")->capture_default_str()->check(in_range<size_t>(1, 65535));
+    app->add_option("--attn-window", a.attn_window, "sparse attention: local window radius (frames)")->capture_default_str()->check(in_range<size_t>(0, kMaxWindow));
+    app->add_option("--block-size", a.block_size, "sparse attention: landmark block length")->capture_default_str()->check(in_range<size_t>(1, kMaxWindow));
+    app->add_option("--val-fraction", a.val_fraction, "validation share of the time before the test cut")->capture_default_str()->check(in_range(0.0, 0.99));
+    app->add_option("--test-fraction", a.test_fraction, "held-out test share at the end of each recording")->capture_default_str()->check(in_range(0.0, 0.99));
+    app->add_option("--export-f16", a.export_f16, "also write an fp16 copy of the model (with its sidecar) here");
+    app->add_option("--threads", a.threads, "OpenMP threads (0: default; the blob does not depend on it)")->capture_default_str()->check(in_range(0, kMaxThreads));
+    app->add_flag("--json", a.json_out, "print the result as JSON on stdout");
+    app->add_flag("--quiet", a.quiet, "no progress on stderr");
+    app->footer("Exit status: 0 trained, 1 invalid data, 2 usage or I/O error.");
+    if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;
+    return run(a, *app);
+  });
 }

@@ -11,6 +11,7 @@
 
 #include "tools/cli.hpp"
 
+#include <aether/detail/atomic_file.hpp>
 #include <aether/io/csi_recording.hpp>
 #include <aether/io/dataset.hpp>
 #include <aether/io/sidecar.hpp>
@@ -32,6 +33,10 @@ namespace aether_tools {
 namespace io = aether::io;
 namespace train = aether::train;
 using json = nlohmann::json;
+
+/// The tools' bounds on --window, --stride (frames) and --threads.
+constexpr std::size_t kMaxWindow = 65536;
+constexpr int kMaxThreads = 1024;
 
 /// Parses a --task value; a bad one is a usage error (returns 2, printed).
 inline std::optional<int> parse_task_arg(const CLI::App& app, const std::string& text, io::Task& out) {
@@ -131,9 +136,11 @@ inline std::string accuracy_line(const json& a) {
   return buf;
 }
 
-/// How eval_blob and csi_replay rebuild the featuriser, classes and task
-/// inputs of a trained model from its sidecar. Throws invalid_sidecar
-/// naming a missing key.
+/// How eval_blob and csi_replay rebuild the featuriser, classes, task
+/// inputs and attention of a trained model from its sidecar: the one setup
+/// path of every tool that reads a model, so a gated model (sidecar key
+/// `gate`) runs gated. Throws invalid_sidecar naming a missing key or a
+/// wrong-size gate file, io_error for a gate file that cannot be read.
 struct ModelSetup {
   io::Model model;
   io::FeaturizerConfig features;
@@ -160,7 +167,7 @@ inline ModelSetup setup_of(const std::filesystem::path& blob_path) {
                             std::to_string(s.model.blob.header.input_dim));
   }
   s.pool = sc.pool_or_default();
-  s.attention = sc.attention_or_default();
+  s.attention = io::model_attention(s.model, blob_path);  // with the sidecar's gate
   if (sc.window) s.window = *sc.window;
   if (sc.stride) s.stride = *sc.stride;
   for (std::size_t c = 0; c < s.model.blob.header.classes; ++c) s.class_names.push_back(sc.class_name(c));
@@ -206,27 +213,12 @@ inline std::string window_line(std::int64_t node, std::size_t last_line, double 
   return s + "\n";
 }
 
-/// Writes `text` to `path` (io_error naming it).
+/// Writes `text` to `path` atomically: a failed write (missing folder, full
+/// disk) throws io_error naming it and leaves no file, or the old one.
 inline void write_text(const std::string& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) aether::detail::fail(aether::Errc::io_error, path + ": cannot open for writing");
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !ok) aether::detail::fail(aether::Errc::io_error, path + ": write failed");
-}
-
-/// Runs `body` and maps failures to the convention's exit statuses,
-/// printing "<program>: <what>" on stderr.
-template <class F>
-int run_guarded(const char* program, F&& body) {
-  try {
-    return body();
-  } catch (const aether::Error& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
-    return aether_cli::exit_code_of(e);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
-    return aether_cli::kExitUsage;
-  }
+  aether::detail::AtomicFile f(path);
+  f.write(text);
+  f.commit();
 }
 
 }  // namespace aether_tools

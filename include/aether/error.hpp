@@ -64,6 +64,7 @@ enum class Errc : std::uint8_t {
   no_memory = 50,             ///< caller memory too small, or an allocation at init failed
   invalid_state = 51,         ///< an operation the object's state does not allow (classify with no frame)
   check_failed = 52,          ///< a built-in self test found a wrong result
+  non_finite = 53,            ///< a frame holding NaN or an infinity (refused; state unchanged)
 };
 
 /// Short, stable name of a code (e.g. "shape_mismatch").
@@ -90,6 +91,7 @@ inline const char* errc_name(Errc c) noexcept {
     case Errc::no_memory: return "no_memory";
     case Errc::invalid_state: return "invalid_state";
     case Errc::check_failed: return "check_failed";
+    case Errc::non_finite: return "non_finite";
   }
   return "unknown";
 }

@@ -40,6 +40,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -232,10 +233,16 @@ class Node {
   /// Takes one frame of `input_dim` floats. Stream mode: runs it and writes
   /// the `n_classes` logits to `logits` when it is not null. Ring mode:
   /// stores it (the oldest frame drops out of a full ring); `logits` is not
-  /// written. invalid_argument for a null frame (state unchanged).
+  /// written. invalid_argument for a null frame, non_finite for a frame
+  /// holding a NaN or an infinity (both modes; state and `logits` unchanged:
+  /// in stream mode such a first frame would sit in the global slot 0 and
+  /// make every later logit NaN). O(input_dim) check.
   Errc push(const float* frame, float* logits) noexcept {
     if (frame == nullptr) return Errc::invalid_argument;
     const std::size_t D = cfg_.input_dim;
+    for (std::size_t i = 0; i < D; ++i) {
+      if (!std::isfinite(frame[i])) return Errc::non_finite;
+    }
     if (cfg_.mode == NodeMode::ring) {
       std::memcpy(ring_ + ring_next_ * D, frame, D * sizeof(float));
       ring_next_ = (ring_next_ + 1) % cfg_.window_len;

@@ -32,13 +32,12 @@
 //    sanitizer allocator's malloc/free hooks (live bytes, peak).
 // Build: tests/fuzz/CMakeLists.txt (clang), or .ci/fuzz.sh.
 
+#include "fuzz_support.hpp"
+
 #include <aether/half.hpp>
 #include <aether/rvne.hpp>
 #include <aether/temporal_model.hpp>
 
-#include <sanitizer/allocator_interface.h>
-
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -48,8 +47,12 @@
 #include <memory>
 #include <vector>
 
+const char* const fuzz_support::kTarget = "model_fuzz";
+
 namespace {
 
+using fuzz_support::die;
+using fuzz_support::HeapWatch;
 namespace rvne = aether::rvne;
 using aether::Errc;
 using Model = aether::TemporalModel<float>;
@@ -57,42 +60,6 @@ using Model = aether::TemporalModel<float>;
 // The fuzzer's model cap: small enough that inputs of a few KiB cross it (so
 // both the refusal and the load paths run), large enough for real layouts.
 constexpr std::uint64_t kMaxWeights = 1024;
-
-// --- live-heap accounting through the sanitizer allocator's hooks ---
-std::atomic<long long> g_live{0};
-std::atomic<long long> g_peak{0};
-std::atomic<bool> g_on{false};
-
-void on_malloc(const volatile void*, std::size_t n) {
-  if (!g_on.load(std::memory_order_relaxed)) return;
-  const long long now = g_live.fetch_add(static_cast<long long>(n), std::memory_order_relaxed) + static_cast<long long>(n);
-  long long peak = g_peak.load(std::memory_order_relaxed);
-  while (now > peak && !g_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-  }
-}
-void on_free(const volatile void* p) {
-  if (!g_on.load(std::memory_order_relaxed) || p == nullptr) return;
-  // Frees of blocks allocated before counting began can take live below 0:
-  // harmless, the check is on the peak of the growth.
-  g_live.fetch_sub(static_cast<long long>(__sanitizer_get_allocated_size(const_cast<const void*>(p))),
-                   std::memory_order_relaxed);
-}
-
-// Peak live-heap growth over a scope.
-struct HeapWatch {
-  HeapWatch() {
-    g_live = 0;
-    g_peak = 0;
-    g_on = true;
-  }
-  ~HeapWatch() { g_on = false; }
-  long long peak() const { return g_peak.load(); }
-};
-
-[[noreturn]] void die(const char* what) {
-  std::fprintf(stderr, "model_fuzz: property violated: %s\n", what);
-  std::abort();
-}
 
 void expect_code(const aether::Error& e, std::initializer_list<Errc> allowed, const char* stage) {
   for (Errc c : allowed) {
@@ -225,32 +192,19 @@ void run_model(const rvne::Blob& blob, const std::uint8_t* opt, std::size_t opt_
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free) == 0) die("cannot install the allocator hooks");
+  fuzz_support::install_heap_hooks();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::size_t blob_len = size;
-  if (size >= rvne::kMinBlobSize) {
-    const std::uint64_t claimed = std::uint64_t{rvne::kMinBlobSize} + rvne::detail::load_u32(data + rvne::detail::kOffWeightsLen);
-    if (claimed <= size) blob_len = static_cast<std::size_t>(claimed);
-  }
-  rvne::ParseResult r = rvne::try_parse(data, blob_len);
-  std::vector<std::uint8_t> repaired;
-  if (r.code == Errc::checksum_mismatch) {
-    repaired.assign(data, data + blob_len);
-    const std::size_t crc_at = blob_len - rvne::kCrcSize;
-    rvne::detail::store_u32(repaired.data() + crc_at, rvne::crc32(repaired.data(), crc_at));
-    r = rvne::try_parse(repaired.data(), repaired.size());
-    if (r.code == Errc::checksum_mismatch) die("a repaired CRC still mismatches");
-  }
-  if (!r.ok()) {
-    if (r.message[0] == '\0') die("rejection without a message");
+  const fuzz_support::LeadingBlob b = fuzz_support::leading_blob(data, size);
+  if (!b.parsed.ok()) {
+    if (b.parsed.message[0] == '\0') die("rejection without a message");
     return 0;
   }
-  const rvne::Blob blob = r.view.to_blob();
-  const std::uint8_t* rest = data + blob_len;
-  const std::size_t rest_len = size - blob_len;
+  const rvne::Blob blob = b.parsed.view.to_blob();
+  const std::uint8_t* rest = data + b.consumed;
+  const std::size_t rest_len = size - b.consumed;
   const std::size_t opt_len = rest_len < 6 ? rest_len : 6;
   run_model(blob, rest, opt_len, rest + opt_len, rest_len - opt_len);
   return 0;

@@ -53,6 +53,7 @@ typedef int32_t aether_status;
 #define AETHER_ERR_NO_MEMORY 50       /* caller memory too small, or malloc failed at init */
 #define AETHER_ERR_INVALID_STATE 51   /* classify with no frame pushed */
 #define AETHER_ERR_CHECK_FAILED 52    /* aether_node_self_test found a wrong result */
+#define AETHER_ERR_NON_FINITE 53      /* push of a frame holding NaN or an infinity (refused, nothing changed) */
 
 /* aether_node_config.mode */
 #define AETHER_MODE_RING 0u
@@ -87,7 +88,9 @@ aether_status aether_node_init(const uint8_t* blob, size_t blob_len, const aethe
                                size_t memory_len, aether_node** out);
 
 /* One frame of input_dim floats. Stream mode: writes n_classes logits to
- * `logits` unless it is NULL. Ring mode: stores the frame; logits unused. */
+ * `logits` unless it is NULL. Ring mode: stores the frame; logits unused.
+ * A frame holding a NaN or an infinity is refused with AETHER_ERR_NON_FINITE
+ * in both modes: nothing changes (logits not written, no frame stored). */
 aether_status aether_node_push(aether_node* node, const float* frame, float* logits);
 
 /* Writes n_classes logits (n_classes must equal the configuration's). */

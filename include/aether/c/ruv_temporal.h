@@ -9,7 +9,8 @@
  *   ESP_ERR_NO_MEM 0x101 (allocation at init failed);
  *   ESP_ERR_INVALID_ARG 0x102 (NULL pointer, NULL or empty blob, zero dims,
  *     input_dim or n_classes disagreeing with the blob's header at init, a
- *     classify whose n_classes differs from init's, any header or layout rule);
+ *     classify whose n_classes differs from init's, any header or layout rule,
+ *     a pushed frame holding NaN or an infinity: refused, nothing stored);
  *   ESP_ERR_INVALID_STATE 0x103 (classify with no frame);
  *   ESP_ERR_INVALID_SIZE 0x104 (truncated blob or trailing bytes);
  *   ESP_ERR_INVALID_CRC 0x109; ESP_ERR_INVALID_VERSION 0x10A.

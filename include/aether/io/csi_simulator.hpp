@@ -50,6 +50,7 @@
 /// Standard library only. Cost O(frames x nodes x 64 x paths).
 /// Thread safety: free functions over values.
 
+#include <aether/detail/atomic_file.hpp>
 #include <aether/error.hpp>
 
 #include <cmath>
@@ -57,9 +58,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace aether::io {
 
@@ -75,6 +77,12 @@ struct SimulatorOptions {
   double noise = 0.05;                ///< relative to the mean static amplitude
   double start_time = 1.8e9;          ///< Unix seconds of the first frame
 };
+
+/// The most raw_csi records one simulated recording may hold (segments x
+/// classes x frames per segment x nodes): about 3.4 GB of `.csi.jsonl`.
+constexpr double kMaxSimulatedRecords = 1e7;
+/// The range of SimulatorOptions::start_time (Unix seconds, 1970..2286).
+constexpr double kMaxSimulatedStart = 1e10;
 
 /// Name of class `c` ("rate_0.5Hz", ...).
 inline std::string simulator_class_name(const SimulatorOptions& o, std::size_t c) {
@@ -114,13 +122,27 @@ inline bool sim_null(std::size_t k) { return k == 0 || (k >= 27 && k <= 37); }
 
 }  // namespace detail
 
-/// Writes `PREFIX.csi.jsonl`, `PREFIX.csi.meta.json` and `PREFIX.labels.csv`.
-/// Returns the number of raw_csi records. Throws invalid_argument for empty
-/// rates or an unknown class, io_error when a file cannot be written.
+/// Writes `PREFIX.csi.jsonl`, `PREFIX.csi.meta.json` and `PREFIX.labels.csv`,
+/// each atomically (aether/detail/atomic_file.hpp: a failure leaves no part
+/// of a file, and an existing file as it was). Returns the number of raw_csi
+/// records. Throws invalid_argument for empty or non-finite rates, an
+/// unknown class, a non-finite or negative start time or segment length, a
+/// segment of no frame; limit_exceeded beyond kMaxSimulatedRecords records;
+/// io_error when a file cannot be written.
 inline std::size_t simulate_recording(const std::filesystem::path& prefix, const SimulatorOptions& o) {
   using detail::SimRng;
-  if (o.rates.empty() || o.segments_per_class == 0 || o.nodes == 0 || !(o.frame_rate > 0) || !(o.segment_seconds > 0)) {
-    aether::detail::fail(Errc::invalid_argument, "simulator: rates, segments, nodes, frame rate and segment length must be positive");
+  if (o.rates.empty() || o.segments_per_class == 0 || o.nodes == 0 || !(o.frame_rate > 0) || !(o.segment_seconds > 0) ||
+      !std::isfinite(o.frame_rate) || !std::isfinite(o.segment_seconds)) {
+    aether::detail::fail(Errc::invalid_argument, "simulator: rates, segments, nodes, frame rate and segment length must be positive "
+                                                 "and finite (frame rate " + std::to_string(o.frame_rate) + ", segment " +
+                                                 std::to_string(o.segment_seconds) + " s)");
+  }
+  for (double r : o.rates) {
+    if (!(r > 0) || !std::isfinite(r)) aether::detail::fail(Errc::invalid_argument, "simulator: rate " + std::to_string(r) + " Hz is not a positive finite number");
+  }
+  if (!(o.start_time >= 0 && o.start_time <= kMaxSimulatedStart)) {
+    aether::detail::fail(Errc::invalid_argument, "simulator: start time " + std::to_string(o.start_time) +
+                                                     " is outside [0, 1e10] Unix seconds");
   }
   std::vector<std::size_t> classes = o.classes;
   if (classes.empty()) {
@@ -129,6 +151,19 @@ inline std::size_t simulate_recording(const std::filesystem::path& prefix, const
   for (std::size_t c : classes) {
     if (c >= o.rates.size()) aether::detail::fail(Errc::invalid_argument, "simulator: class " + std::to_string(c) + " has no rate");
   }
+  // Sizes in double first: the products of hostile counts must not wrap.
+  const double frames_d = std::round(o.segment_seconds * o.frame_rate);
+  const double records_d = frames_d * static_cast<double>(o.nodes) * static_cast<double>(o.segments_per_class) *
+                           static_cast<double>(classes.size());
+  if (frames_d < 1) {
+    aether::detail::fail(Errc::invalid_argument, "simulator: a segment of " + std::to_string(o.segment_seconds) + " s at " +
+                                                     std::to_string(o.frame_rate) + " frames/s holds no frame");
+  }
+  if (!(records_d <= kMaxSimulatedRecords)) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "simulator: %.6g raw_csi records asked for, at most %.6g", records_d, kMaxSimulatedRecords);
+    aether::detail::fail(Errc::limit_exceeded, buf);
+  }
   SimRng rng(o.seed);
   // Segment order: every class segments_per_class times, shuffled.
   std::vector<std::size_t> order;
@@ -136,11 +171,10 @@ inline std::size_t simulate_recording(const std::filesystem::path& prefix, const
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
 
   const std::string base = prefix.string();
-  std::ofstream jl(base + ".csi.jsonl", std::ios::binary), csv(base + ".labels.csv", std::ios::binary);
-  if (!jl || !csv) aether::detail::fail(Errc::io_error, base + ": cannot create the simulated files");
-  csv << "start,end,label\n";
+  aether::detail::AtomicFile jl(base + ".csi.jsonl"), csv(base + ".labels.csv"), meta(base + ".csi.meta.json");
+  csv.write("start,end,label\n");
   const double fc = 2.437e9, df = 312.5e3, c_light = 2.998e8, two_pi = 6.283185307179586;
-  const std::size_t frames = static_cast<std::size_t>(std::llround(o.segment_seconds * o.frame_rate));
+  const auto frames = static_cast<std::size_t>(frames_d);
   std::size_t records = 0;
   std::string hex(4 * detail::kSimSubcarriers, '0');
   static constexpr char digits[] = "0123456789abcdef";
@@ -204,21 +238,20 @@ inline std::size_t simulate_recording(const std::filesystem::path& prefix, const
                       "{\"timestamp\": %.6f, \"node_id\": %zu, \"magic\": \"0xC5110001\", \"size\": %zu, \"rssi\": -40, "
                       "\"type\": \"raw_csi\", \"iq_hex\": \"",
                       t, n + 1, 2 * detail::kSimSubcarriers + 20);
-        jl << head << hex << "\", \"subcarriers\": " << detail::kSimSubcarriers << "}\n";
+        jl.write(head + hex + "\", \"subcarriers\": " + std::to_string(detail::kSimSubcarriers) + "}\n");
         ++records;
       }
     }
     char row[128];
     std::snprintf(row, sizeof row, "%.6f,%.6f,", t0, t0 + o.segment_seconds);
-    csv << row << simulator_class_name(o, cls) << "\n";
+    csv.write(row + simulator_class_name(o, cls) + "\n");
   }
-  std::ofstream meta(base + ".csi.meta.json", std::ios::binary);
-  meta << "{\"id\": \"" << prefix.filename().string() << "\", \"label\": \"synthetic\", \"frame_count\": " << records
-       << ", \"simulator_seed\": " << o.seed << "}\n";
-  jl.flush();
-  csv.flush();
-  meta.flush();
-  if (!jl || !csv || !meta) aether::detail::fail(Errc::io_error, base + ": writing the simulated files failed");
+  meta.write("{\"id\": " + nlohmann::json(prefix.filename().string()).dump() +
+             ", \"label\": \"synthetic\", \"frame_count\": " + std::to_string(records) +
+             ", \"simulator_seed\": " + std::to_string(o.seed) + "}\n");
+  jl.commit();
+  csv.commit();
+  meta.commit();
   return records;
 }
 

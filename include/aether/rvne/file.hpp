@@ -4,6 +4,7 @@
 /// `write_file` (unique temporary, flush, rename). Host only: needs
 /// <filesystem>, <fstream> and <random>; a node includes rvne/codec.hpp instead.
 
+#include <aether/detail/atomic_file.hpp>
 #include <aether/error.hpp>
 #include <aether/rvne/codec.hpp>
 #include <aether/rvne/crc32.hpp>
@@ -21,11 +22,6 @@
 #include <string>
 #include <system_error>
 #include <vector>
-
-#if defined(__unix__) || defined(__APPLE__)
-#include <unistd.h>  // fsync, fileno
-#define AETHER_RVNE_HAVE_FSYNC 1
-#endif
 
 namespace aether::rvne {
 
@@ -128,63 +124,13 @@ inline Blob read_file(const std::filesystem::path& path) {
 }
 
 namespace detail {
-/// Opens a new file exclusively ("x": fails if it exists). Null on failure.
-inline std::FILE* open_exclusive(const std::filesystem::path& p) noexcept {
-#if defined(_WIN32)
-  return ::_wfopen(p.c_str(), L"wbx");
-#else
-  return std::fopen(p.c_str(), "wbx");
-#endif
-}
-
 /// Writes `n` bytes to `path` atomically (the procedure `write_file`
-/// documents: unique temporary beside it, flush, fsync, rename). Shared by
-/// every writer of model files (blobs, sidecars). Throws io_error.
+/// documents; aether/detail/atomic_file.hpp). Shared by every writer of
+/// model files (blobs, sidecars). Throws io_error.
 inline void write_bytes_atomic(const std::filesystem::path& path, const std::uint8_t* data, std::size_t n) {
-  const std::string where = path.string() + ": ";
-  if (path.filename().empty()) aether::detail::fail(Errc::io_error, where + "not a file name");
-
-  // Unpredictable suffix; the exclusive open below makes collisions harmless.
-  std::uint64_t salt = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
-                       static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(data));
-#if AETHER_EXCEPTIONS
-  try {
-    std::random_device rd;
-    salt ^= (std::uint64_t{rd()} << 32) ^ rd();
-  } catch (const std::exception&) {
-    // No entropy source: the clock and address above still differ between calls.
-  }
-#endif  // without exceptions (no file system there anyway): the clock and address only
-  std::filesystem::path tmp;
-  std::FILE* f = nullptr;
-  for (int attempt = 0; attempt < 16 && f == nullptr; ++attempt) {
-    char suffix[32];
-    std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(salt));
-    salt = salt * 6364136223846793005ull + 1442695040888963407ull;
-    tmp = path;
-    tmp += suffix;
-    f = detail::open_exclusive(tmp);
-  }
-  if (f == nullptr) aether::detail::fail(Errc::io_error, where + "cannot create a temporary file next to it");
-
-  bool ok = n == 0 || std::fwrite(data, 1, n, f) == n;
-  ok = (std::fflush(f) == 0) && ok;
-#if defined(AETHER_RVNE_HAVE_FSYNC)
-  ok = ok && ::fsync(::fileno(f)) == 0;
-#endif
-  ok = (std::fclose(f) == 0) && ok;
-  std::error_code ec;
-  if (!ok) {
-    std::filesystem::remove(tmp, ec);
-    aether::detail::fail(Errc::io_error, where + "writing the temporary " + tmp.string() + " failed");
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    const std::string reason = ec.message();
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    aether::detail::fail(Errc::io_error, where + "cannot rename the temporary into place: " + reason);
-  }
+  aether::detail::AtomicFile f(path);
+  f.write(data, n);
+  f.commit();
 }
 }  // namespace detail
 

@@ -31,7 +31,8 @@ static_assert(AETHER_OK == static_cast<int>(aether::Errc::ok) &&
                   AETHER_ERR_LAYOUT_MISMATCH == static_cast<int>(aether::Errc::layout_mismatch) &&
                   AETHER_ERR_NO_MEMORY == static_cast<int>(aether::Errc::no_memory) &&
                   AETHER_ERR_INVALID_STATE == static_cast<int>(aether::Errc::invalid_state) &&
-                  AETHER_ERR_CHECK_FAILED == static_cast<int>(aether::Errc::check_failed),
+                  AETHER_ERR_CHECK_FAILED == static_cast<int>(aether::Errc::check_failed) &&
+                  AETHER_ERR_NON_FINITE == static_cast<int>(aether::Errc::non_finite),
               "C status values are the aether::Errc values");
 
 namespace aether {

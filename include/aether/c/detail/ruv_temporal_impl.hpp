@@ -20,6 +20,7 @@ esp_err_t ruv_temporal_esp_err(aether_status status) {
     case AETHER_ERR_INVALID_CONFIG:
     case AETHER_ERR_SHAPE_MISMATCH:
     case AETHER_ERR_INVALID_ARGUMENT:
+    case AETHER_ERR_NON_FINITE:
     case AETHER_ERR_BAD_MAGIC:
     case AETHER_ERR_UNSUPPORTED_FLAGS:
     case AETHER_ERR_INVALID_HEADER:
