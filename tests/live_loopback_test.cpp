@@ -98,11 +98,11 @@ class LiveLoopback : public ::testing::Test {
     return *port;
   }
 
-  /// SIGINT to csi_live; returns its stdout lines (the last is the summary).
-  std::vector<json> stop_live() {
+  /// SIGINT (or `signal`) to csi_live; returns its stdout lines (the last is the summary).
+  std::vector<json> stop_live(int signal = SIGINT) {
     std::vector<json> lines;
     if (live_ <= 0) return lines;
-    kill(live_, SIGINT);
+    kill(live_, signal);
     EXPECT_EQ(wait_program(live_), 0) << read_text(p("live.err"));
     live_ = -1;
     std::istringstream in(read_text(p("live.out")));
@@ -350,6 +350,39 @@ TEST_F(LiveLoopback, EveryDatagramOfAHostileMixIsCounted) {
     EXPECT_EQ(n.at("other").at("time_sync"), 1);
   }
   EXPECT_TRUE(hostile_seen);
+}
+
+TEST_F(LiveLoopback, SilentNodeIsClosedAndReopenedWhenItReturns) {
+  const std::string model = train("mean");
+  const std::string port = start_live(model, {"--idle", "0.3"});
+  ASSERT_FALSE(port.empty());
+  const sockaddr_in to = parse_host_port("127.0.0.1:" + port, "port");
+  Socket node = bind_udp(parse_host_port("127.0.0.1:0", "node"));
+  const auto send_frames = [&](int n) {
+    const Bytes frame = raw(64, 0);
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(::sendto(node.fd(), frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to),
+                static_cast<ssize_t>(frame.size()));
+    }
+  };
+  send_frames(5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // > --idle, with the 100 ms poll
+  send_frames(3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::vector<json> lines = stop_live(SIGTERM);
+  const json& s = summary_of(lines);
+  const std::string name = to_string(local_address(node)) + "/9";
+  std::vector<json> entries;
+  for (const json& n : s.at("nodes")) {
+    if (n.at("node") == name) entries.push_back(n);
+  }
+  ASSERT_EQ(entries.size(), 2u) << s.dump();
+  EXPECT_EQ(entries[0].at("state"), "closed: idle");
+  EXPECT_EQ(entries[0].at("frames"), 5);
+  EXPECT_EQ(entries[1].at("state"), "open");
+  EXPECT_EQ(entries[1].at("frames"), 3);
+  EXPECT_NE(read_text(p("live.err")).find("node " + name + " closed: silent"), std::string::npos)
+      << read_text(p("live.err"));
 }
 
 }  // namespace
