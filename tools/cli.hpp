@@ -96,4 +96,21 @@ inline std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   }
 }
 
+/// A validator for a positive real number (finite, > 0), with a short message
+/// ("must be a positive number, got '-1'"); CLI::PositiveNumber prints the
+/// whole double range for reals.
+inline CLI::Validator positive_real() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        try {
+          std::size_t used = 0;
+          const double v = std::stod(text, &used);
+          if (used == text.size() && v > 0 && v < 1e300) return {};
+        } catch (const std::exception&) {
+        }
+        return "must be a positive number, got '" + text + "'";
+      },
+      "POSITIVE");
+}
+
 }  // namespace aether_cli

@@ -170,7 +170,6 @@ class Live {
   Live(const Args& a, const ModelSetup& m, const Model& model)
       : a_(a),
         m_(m),
-        model_(model),
         window_(a.window ? a.window : m.window),
         tracks_(model, m.pool, TrackOptions{m.pool == aether::Pool::last, window_, a.every ? a.every : m.stride}),
         features_(m.features.input_dim),
@@ -316,8 +315,8 @@ class Live {
               {"probabilities", std::vector<float>(p.data(), p.data() + static_cast<Eigen::Index>(C))}};
     if (a_.logits) j["logits"] = std::vector<float>(z->data(), z->data() + static_cast<Eigen::Index>(C));
     const std::string line = j.dump() + "\n";
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fflush(stdout);
+    // A reader that went away (a closed pipe) ends the run like a signal.
+    if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() || std::fflush(stdout) != 0) g_stop = 1;
     latencies_ms_.push_back(static_cast<float>(1e3 * (unix_now() - t)));
   }
 
@@ -348,7 +347,6 @@ class Live {
 
   const Args& a_;
   const ModelSetup& m_;
-  const Model& model_;
   std::size_t window_;
   TrackClassifier tracks_;
   std::vector<float> features_;  ///< one frame's input_dim features (scratch)
@@ -403,8 +401,6 @@ bool receive_pending(const Socket& s, Live& live, std::vector<std::uint8_t>& buf
 }
 
 int run(const Args& a, CLI::App& app) {
-  if (a.idle <= 0) return aether_cli::usage_error(app, "--idle " + std::to_string(a.idle) + ": must be positive");
-  if (a.status <= 0) return aether_cli::usage_error(app, "--status " + std::to_string(a.status) + ": must be positive");
   sockaddr_in bind_to;
   try {
     bind_to = parse_host_port(a.bind, "--bind");
@@ -436,6 +432,7 @@ int run(const Args& a, CLI::App& app) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);  // no SA_RESTART: poll returns EINTR
   sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is seen as a failed write
 
   std::vector<std::uint8_t> buf(65536);
   long long drops = 0;
@@ -461,13 +458,13 @@ int main(int argc, char** argv) {
   app->add_option("--model", a.model, "model (NAME.rvne with its sidecar NAME.rvne.json)")->required();
   app->add_option("--bind", a.bind, "HOST:PORT to listen on (port 0: a free one)")->capture_default_str();
   app->add_option("--every", a.every, "frames between classifications after the first (default: the sidecar's stride)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   app->add_option("--window", a.window, "frames per classification (default: the sidecar's window)")
-      ->check(CLI::PositiveNumber);
-  app->add_option("--idle", a.idle, "close a node silent this many seconds")->capture_default_str();
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  app->add_option("--idle", a.idle, "close a node silent this many seconds")->check(aether_cli::positive_real())->capture_default_str();
   app->add_option("--record", a.record, "write what arrives to this .csi.jsonl (the sensing server's form)");
   app->add_flag("--logits", a.logits, "add each classification's logits (key logits)");
-  app->add_option("--status", a.status, "seconds between status reports on stderr")->capture_default_str();
+  app->add_option("--status", a.status, "seconds between status reports on stderr")->check(aether_cli::positive_real())->capture_default_str();
   app->add_flag("--quiet", a.quiet, "no status or node reports on stderr (the listening line stays)");
   app->footer("Ends on SIGINT or SIGTERM with a summary line. Exit status: 0 ended by a signal, 1 invalid model, "
               "2 usage or I/O error.");

@@ -132,7 +132,6 @@ int run(const Args& a, CLI::App& app) {
   sockaddr_in any{};
   any.sin_family = AF_INET;
   if (a.nodes > 0) {
-    if (a.nodes > 255) return aether_cli::usage_error(app, "--nodes " + std::to_string(a.nodes) + ": at most 255 (u8 ids)");
     const std::vector<Item> all = items_of(recs, -1);
     if (all.empty()) aether::detail::fail(aether::Errc::invalid_data, a.files.front() + ": no raw_csi frame to send");
     const double span = all.back().time - all.front().time;
@@ -216,14 +215,15 @@ int main(int argc, char** argv) {
   Args a;
   auto app = aether_cli::make_app("csi_send", "Send recordings' raw CSI frames as the nodes' UDP datagrams.");
   app->add_option("--to", a.to, "HOST:PORT to send to")->required();
-  auto* speed = app->add_option("--speed", a.speed, "times the recorded pace")->check(CLI::PositiveNumber);
+  auto* speed = app->add_option("--speed", a.speed, "times the recorded pace")->check(aether_cli::positive_real());
   auto* max_rate = app->add_flag("--max-rate", a.max_rate, "as fast as possible")->excludes(speed);
   app->add_option("--rate", a.rate, "frames per second per simulated node (with --nodes)")
-      ->check(CLI::PositiveNumber)
+      ->check(aether_cli::positive_real())
       ->excludes(speed)
       ->excludes(max_rate);
-  app->add_option("--nodes", a.nodes, "simulate N nodes (ids 1..N), each sending all the frames")->check(CLI::PositiveNumber);
-  app->add_option("--duration", a.duration, "stop after this many seconds")->check(CLI::PositiveNumber);
+  app->add_option("--nodes", a.nodes, "simulate N nodes (ids 1..N), each sending all the frames")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{255}));
+  app->add_option("--duration", a.duration, "stop after this many seconds")->check(aether_cli::positive_real());
   app->add_flag("--quiet", a.quiet, "no progress on stderr");
   app->add_option("FILE", a.files, "recordings (.csi.jsonl, raw_csi form)")->required()->expected(1, -1);
   app->footer("Exit status: 0 sent, 1 invalid recording, 2 usage or I/O error.");

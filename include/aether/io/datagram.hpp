@@ -241,7 +241,7 @@ inline bool is_module_events(const std::uint8_t* d, std::size_t size) noexcept {
          le16(d + 6) == (size - kModuleEventsHeader) / kModuleEventSize;
 }
 
-inline Outcome parse_events(const std::uint8_t* d, std::size_t size, Datagram& g) noexcept {
+inline Outcome parse_events(const std::uint8_t* d, Datagram& g) noexcept {
   ModuleEventsPacket& e = g.events;
   e.node_id = d[4];
   e.module_id = d[5];
@@ -251,7 +251,6 @@ inline Outcome parse_events(const std::uint8_t* d, std::size_t size, Datagram& g
     return Outcome::bad_field;
   }
   e.events = d + kModuleEventsHeader;
-  (void)size;
   return Outcome::module_events;
 }
 
@@ -312,7 +311,7 @@ inline Outcome parse_body(const std::uint8_t* d, std::size_t size, Datagram& g) 
     }
     case kMagicFusedOrEvents: {
       if (size < kModuleEventsHeader) return Outcome::too_short;
-      if (is_module_events(d, size)) return parse_events(d, size, g);
+      if (is_module_events(d, size)) return parse_events(d, g);
       if (size != kFusedVitalsSize) return Outcome::wrong_length;
       FusedVitalsPacket& f = g.fused;
       f.vitals = vitals_of(d);
@@ -366,7 +365,7 @@ inline Outcome parse_body(const std::uint8_t* d, std::size_t size, Datagram& g) 
         return Outcome::temporal_result;
       }
       if (size < kModuleEventsHeader) return Outcome::too_short;
-      if (is_module_events(d, size)) return parse_events(d, size, g);
+      if (is_module_events(d, size)) return parse_events(d, g);
       return size == kTemporalResultSize ? Outcome::bad_crc : Outcome::wrong_length;
     }
     case kMagicMesh: {
