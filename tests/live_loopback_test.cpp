@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -50,13 +51,14 @@ class LiveLoopback : public ::testing::Test {
 
   std::string p(const std::string& name) const { return (dir_ / name).string(); }
 
-  /// Runs tools/<argv[0]> to completion; stdout in `out` (when given).
-  int tool(std::vector<std::string> argv, std::string* out = nullptr) {
+  /// Runs tools/<argv[0]> to completion; stdout in `out` (when given); a
+  /// failure unless it exits `want`.
+  int tool(std::vector<std::string> argv, std::string* out = nullptr, int want = 0) {
     const std::string name = argv[0];
     argv[0] = kBin + "/" + name;
     const int rc = run_program(argv, p(name + ".out"), p(name + ".err"));
     if (out) *out = read_text(p(name + ".out"));
-    if (rc != 0) ADD_FAILURE() << name << " exited " << rc << ":\n" << read_text(p(name + ".err"));
+    if (rc != want) ADD_FAILURE() << name << " exited " << rc << ", expected " << want << ":\n" << read_text(p(name + ".err"));
     return rc;
   }
 
@@ -383,6 +385,27 @@ TEST_F(LiveLoopback, SilentNodeIsClosedAndReopenedWhenItReturns) {
   EXPECT_EQ(entries[1].at("frames"), 3);
   EXPECT_NE(read_text(p("live.err")).find("node " + name + " closed: silent"), std::string::npos)
       << read_text(p("live.err"));
+}
+
+TEST_F(LiveLoopback, BadInputsGetTheConventionsExitStatusAndName) {
+  // An amplitude-form recording (no I/Q) cannot be sent: 1, naming the file.
+  {
+    std::ofstream f(p("amp.csi.jsonl"));
+    f << "{\"timestamp\": 1.0, \"subcarriers\": [1.0, 2.0, 3.0]}\n";
+  }
+  tool({"csi_send", "--to", "127.0.0.1:9", p("amp.csi.jsonl")}, nullptr, 1);
+  EXPECT_NE(read_text(p("csi_send.err")).find("amp.csi.jsonl: line 1 is an amplitude-form frame"), std::string::npos)
+      << read_text(p("csi_send.err"));
+  // Usage errors: 2, naming the flag and value.
+  tool({"csi_send", "--to", "localhost:9", p("sim.csi.jsonl")}, nullptr, 2);
+  EXPECT_NE(read_text(p("csi_send.err")).find("--to 'localhost:9'"), std::string::npos) << read_text(p("csi_send.err"));
+  const std::string model = train("mean");
+  tool({"csi_live", "--model", model, "--bind", "127.0.0.1:70000"}, nullptr, 2);
+  EXPECT_NE(read_text(p("csi_live.err")).find("port '70000'"), std::string::npos) << read_text(p("csi_live.err"));
+  // A model without its sidecar: 1, naming the sidecar.
+  fs::remove(model + ".json");
+  tool({"csi_live", "--model", model, "--bind", "127.0.0.1:0"}, nullptr, 1);
+  EXPECT_NE(read_text(p("csi_live.err")).find("mean.rvne.json"), std::string::npos) << read_text(p("csi_live.err"));
 }
 
 }  // namespace
