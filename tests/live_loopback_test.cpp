@@ -187,6 +187,20 @@ TEST_F(LiveLoopback, StreamModelMatchesReplayAndRecordsTheFrames) {
       ASSERT_EQ(b[i].rssi, a[i].rssi) << "node " << n << " frame " << i;
     }
   }
+  // ... with the fields the reference's recorder loses: sequence (per node
+  // from 0), frequency and noise floor (0 = unknown, as csi_send sends).
+  std::map<long long, long long> next_seq;
+  std::istringstream rec(read_text(p("rec.csi.jsonl")));
+  std::string text;
+  while (std::getline(rec, text)) {
+    const json r = json::parse(text);
+    ASSERT_EQ(r.at("type"), "raw_csi");
+    EXPECT_EQ(r.at("sequence").get<long long>(), next_seq[r.at("node_id").get<long long>()]++) << text;
+    EXPECT_EQ(r.at("frequency"), 0) << text;
+    EXPECT_EQ(r.at("noise_floor"), 0) << text;
+    EXPECT_EQ(r.at("size").get<std::size_t>(), 20 + r.at("iq_hex").get<std::string>().size() / 2) << text;
+  }
+  EXPECT_EQ(next_seq.size(), 2u);
 }
 
 TEST_F(LiveLoopback, WindowModelMatchesReplay) {
@@ -308,7 +322,7 @@ TEST_F(LiveLoopback, EveryDatagramOfAHostileMixIsCounted) {
 
   const std::string model = train("mean");
   const auto replayed = replay(model, false);
-  const std::string port = start_live(model, {});
+  const std::string port = start_live(model, {"--record", p("rec.csi.jsonl")});
   ASSERT_FALSE(port.empty());
   const sockaddr_in to = parse_host_port("127.0.0.1:" + port, "port");
   Socket hostile = bind_udp(parse_host_port("127.0.0.1:0", "hostile"));
@@ -352,6 +366,12 @@ TEST_F(LiveLoopback, EveryDatagramOfAHostileMixIsCounted) {
     EXPECT_EQ(n.at("other").at("time_sync"), 1);
   }
   EXPECT_TRUE(hostile_seen);
+  // --record kept the frames, the vitals (fused ones too) and the feature record.
+  const aether::io::Recording back = aether::io::read_recording(p("rec.csi.jsonl"));
+  EXPECT_EQ(back.counts.raw_csi, 801u);  // with the 306-subcarrier frame
+  EXPECT_EQ(back.counts.vitals, 2u);
+  EXPECT_EQ(back.counts.feature, 1u);
+  EXPECT_EQ(back.counts.rejected(), 0u);
 }
 
 TEST_F(LiveLoopback, SilentNodeIsClosedAndReopenedWhenItReturns) {
