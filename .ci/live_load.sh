@@ -11,14 +11,14 @@
 #      arrival-to-line latency median/p99/max, CPU share, peak RSS).
 #
 # usage: .ci/live_load.sh [BUILD_DIR] [bench_live flags...]
-#   BUILD_DIR  default build-release (relative to the repository root)
+#   BUILD_DIR  default build/release (the release preset's; relative to the repository root)
 #   flags      e.g. --seconds 10, or --find-max (the highest lossless rate;
 #              minutes, not for CI)
 # Environment: JOBS (default 2). Measured: ~62 s after the build.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${1:-build-release}"
+build="${1:-build/release}"
 shift $(( $# < 1 ? $# : 1 ))
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 jobs="${JOBS:-2}"
