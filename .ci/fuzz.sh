@@ -10,11 +10,14 @@
 #   node_fuzz        the C ABI: init in exactly memory_needed bytes (and one
 #                    less), pushes, classify, reset, no allocation after init
 #                                                seeds tests/fuzz/corpus_node/*.bin
+#   datagram_fuzz    the nodes' UDP datagrams (io/datagram.hpp): one outcome
+#                    each, no read past the datagram
+#                                                seeds tests/fuzz/corpus_datagram/*.bin
 #
 # usage: .ci/fuzz.sh [SECONDS] [BUILD_DIR] [TARGET...]
 #   SECONDS    fuzzing time per target, default 60 (-max_total_time)
 #   BUILD_DIR  default build-fuzz (relative to the repository root)
-#   TARGET     default: all four targets, in the order above
+#   TARGET     default: all five targets, in the order above
 # Environment: CXX (default clang++), JOBS (default 2: build jobs),
 # PARALLEL (default 2: targets fuzzed at once, one process each, so four
 # targets of 60 s take about 2 minutes), FUZZ_ARGS (extra libFuzzer flags).
@@ -33,7 +36,7 @@ seconds="${1:-60}"
 build="${2:-build-fuzz}"
 shift $(( $# < 2 ? $# : 2 ))
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(rvne_parse_fuzz model_fuzz json_fuzz node_fuzz)
+[ "${#targets[@]}" -gt 0 ] || targets=(rvne_parse_fuzz model_fuzz json_fuzz node_fuzz datagram_fuzz)
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 cxx="${CXX:-clang++}"
 jobs="${JOBS:-2}"
@@ -45,6 +48,7 @@ seeds_of() {
     model_fuzz) ls "$root"/tests/fuzz/corpus_model/*.bin ;;
     json_fuzz) ls "$root"/tests/fuzz/corpus_json/*.bin ;;
     node_fuzz) ls "$root"/tests/fuzz/corpus_node/*.bin ;;
+    datagram_fuzz) ls "$root"/tests/fuzz/corpus_datagram/*.bin ;;
     *) echo "fuzz.sh: unknown target $1" >&2; return 2 ;;
   esac
 }

@@ -1,7 +1,7 @@
 /// csi_replay: replays recordings through a trained model as a live system
 /// would see them.
 ///
-///   csi_replay --model model.rvne --data FILE... [--stream] [--json] [--windows DUMP]
+///   csi_replay --model model.rvne --data FILE... [--stream] [--json] [--logits] [--windows DUMP]
 ///
 /// Frames go in timestamp order (ties by line), one track per node. Each
 /// track classifies its latest `window` frames every `stride` frames (the
@@ -16,12 +16,15 @@
 /// forward at the same frames (argmax agreement, largest difference):
 /// sliding-window eviction drops `block_size` frames at a time, so the
 /// stream sees between window - block_size + 1 and window frames.
+/// The per-track classification is tools/track_classifier.hpp, the same
+/// code csi_live runs on each node's datagrams; `--logits` prints the
+/// logits too (JSON key `logits`), so the two can be compared bit for bit.
 /// Exit 0 ok, 1 invalid model/data, 2 usage or I/O error.
 
 #include "tools/cli.hpp"
 #include "tools/training_common.hpp"
 
-#include <aether/stream_pool.hpp>
+#include "tools/track_classifier.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -38,7 +41,7 @@ using Model = aether::TemporalModel<float>;
 struct Args {
   std::string model, windows_dump;
   std::vector<std::string> data;
-  bool stream = false, json_out = false, quiet = false;
+  bool stream = false, json_out = false, quiet = false, logits = false;
 };
 
 /// A row of one series, for the time-ordered merge.
@@ -73,25 +76,23 @@ int run(const Args& a, CLI::App& app) {
       return x.time != y.time ? x.time < y.time : x.line < y.line;
     });
     if (!rows.empty()) span += rows.back().time - rows.front().time;
-    std::optional<aether::StreamPool<float>> pool;
+    TrackClassifier tracks(model, m.pool, TrackOptions{a.stream, W, S});
     std::vector<std::size_t> ids(series.size());
-    if (a.stream) {
-      pool.emplace(model, W, aether::Eviction::sliding_window);
-      for (std::size_t s = 0; s < series.size(); ++s) ids[s] = pool->open();
-    }
+    for (std::size_t s = 0; s < series.size(); ++s) ids[s] = tracks.open();
     for (const Row& r : rows) {
       ++frames;
       const io::Series& s = series[r.series];
-      Model::Vector sp;
-      if (pool) sp = pool->push({ids[r.series]}, s.features.middleRows(static_cast<Eigen::Index>(r.row), 1)).row(0).transpose();
+      const std::optional<Model::Vector> z = tracks.push(ids[r.series], s.features.row(static_cast<Eigen::Index>(r.row)).data());
+      if (!z) continue;
       const std::size_t count = r.row + 1;
-      if (count < W || (count - W) % S != 0) continue;
-      const Model::Vector z = model.forward(s.features.middleRows(static_cast<Eigen::Index>(count - W), static_cast<Eigen::Index>(W)), m.pool);
-      const Model::Vector p = Model::probabilities(z);
+      // The windowed forward: the classification in window mode; in stream
+      // mode the reference the stream is compared with.
+      const Model::Vector p = a.stream ? Model::probabilities(model.forward(
+                                             s.features.middleRows(static_cast<Eigen::Index>(count - W), static_cast<Eigen::Index>(W)), m.pool))
+                                       : Model::probabilities(*z);
       ++classified;
-      Model::Vector shown = p;
-      if (pool) {
-        shown = Model::probabilities(sp);
+      const Model::Vector shown = Model::probabilities(*z);
+      if (a.stream) {
         Eigen::Index ia, ib;
         p.maxCoeff(&ia);
         shown.maxCoeff(&ib);
@@ -105,6 +106,7 @@ int run(const Args& a, CLI::App& app) {
         timeline.push_back({{"recording", ri}, {"node", s.node_id}, {"time", r.time}, {"line", r.line},
                             {"probabilities", std::vector<float>(shown.data(), shown.data() + C)},
                             {"class", m.class_names[static_cast<std::size_t>(best)]}});
+        if (a.logits) timeline.back()["logits"] = std::vector<float>(z->data(), z->data() + C);
       } else {
         char buf[96];
         std::snprintf(buf, sizeof buf, "%.3f node %lld %-12s", r.time, static_cast<long long>(s.node_id),
@@ -113,6 +115,12 @@ int run(const Args& a, CLI::App& app) {
         for (std::size_t c = 0; c < C; ++c) {
           std::snprintf(buf, sizeof buf, " %s=%.3f", m.class_names[c].c_str(), static_cast<double>(shown[static_cast<Eigen::Index>(c)]));
           text += buf;
+        }
+        if (a.logits) {
+          for (std::size_t c = 0; c < C; ++c) {
+            std::snprintf(buf, sizeof buf, " logit_%zu=%.9g", c, static_cast<double>((*z)[static_cast<Eigen::Index>(c)]));
+            text += buf;
+          }
         }
         text += "\n";
       }
@@ -158,6 +166,7 @@ int main(int argc, char** argv) {
     app->add_flag("--stream", a.stream, "one StreamPool stream per node (sliding-window eviction, capacity = window; pool-last models)");
     app->add_option("--windows", a.windows_dump, "write one line per classified window here (eval_blob's format)");
     app->add_flag("--json", a.json_out, "print the timeline and speed as JSON on stdout");
+    app->add_flag("--logits", a.logits, "also print each classification's logits (JSON key logits; as csi_live --logits)");
     app->add_flag("--quiet", a.quiet, "no progress on stderr");
     app->footer("Exit status: 0 replayed, 1 invalid model or data, 2 usage or I/O error.");
     if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;

@@ -1,0 +1,121 @@
+#pragma once
+// One node's frames -> classifications: the code path csi_replay (for a
+// recording's tracks) and csi_live (for each node's datagrams) share, so the
+// two give the same classes and logits bit for bit.
+//
+// A track is one node's featurised frames (input_dim floats each, in
+// arrival order). Its first classification is at the window-th frame, then
+// every `every` frames (frame counts k with k >= window and (k - window) %
+// every == 0):
+// - stream mode (pool-last models, csi_replay --stream): each track is a
+//   StreamPool stream (capacity = window, sliding-window eviction), one push
+//   per frame; the logits are the push's;
+// - window mode: a forward (the model's pool) over the track's last `window`
+//   frames, kept in a ring of window x input_dim floats.
+//
+// Ownership: refers to the model (must outlive it); owns the tracks' rings
+// and the pool. Cost per frame: stream mode one push; window mode a copy of
+// input_dim floats, plus window x input_dim and a forward at each
+// classification. Not thread-safe (one caller).
+//
+// Tools only (needs aether::io through training_common.hpp).
+
+#include "tools/training_common.hpp"
+
+#include <aether/stream_pool.hpp>
+
+#include <optional>
+#include <vector>
+
+namespace aether_tools {
+
+struct TrackOptions {
+  bool stream = false;    ///< stream mode (needs a pool-last model)
+  std::size_t window = 0; ///< frames per classification (>= 1)
+  std::size_t every = 0;  ///< frames between classifications after the first (>= 1)
+};
+
+class TrackClassifier {
+ public:
+  using Model = aether::TemporalModel<float>;
+  using Matrix = Model::Matrix;
+
+  /// Throws invalid_argument for window or every 0, or stream mode with a
+  /// model that does not pool last.
+  TrackClassifier(const Model& model, aether::Pool pool, TrackOptions o) : model_(&model), pool_(pool), o_(o) {
+    if (o.window == 0) aether::detail::fail(aether::Errc::invalid_argument, "window 0: must be at least 1");
+    if (o.every == 0) aether::detail::fail(aether::Errc::invalid_argument, "every 0: must be at least 1");
+    if (o.stream) {
+      if (pool != aether::Pool::last) {
+        aether::detail::fail(aether::Errc::invalid_argument, "stream mode needs a model trained with pool last");
+      }
+      streams_.emplace(model, o.window, aether::Eviction::sliding_window);
+    }
+  }
+
+  /// Opens an empty track; returns its id (ids of closed tracks are reused).
+  std::size_t open() {
+    std::size_t id;
+    if (!free_.empty()) {
+      id = free_.back();
+      free_.pop_back();
+    } else {
+      id = tracks_.size();
+      tracks_.emplace_back();
+    }
+    Track& t = tracks_[id];
+    t.count = 0;
+    if (streams_) {
+      t.stream = streams_->open();
+    } else if (t.ring.rows() == 0) {
+      t.ring.resize(static_cast<Eigen::Index>(o_.window), static_cast<Eigen::Index>(model_->input_dim()));
+    }
+    return id;
+  }
+
+  /// Closes track `id` (must be open).
+  void close(std::size_t id) {
+    if (streams_) streams_->close(tracks_[id].stream);
+    free_.push_back(id);
+  }
+
+  /// Frames pushed to track `id` since it opened.
+  std::size_t frames(std::size_t id) const { return tracks_[id].count; }
+
+  /// Pushes one featurised frame (input_dim floats at `features`) to track
+  /// `id`; returns the logits when this frame is a classification point.
+  std::optional<Model::Vector> push(std::size_t id, const float* features) {
+    Track& t = tracks_[id];
+    const auto d = static_cast<Eigen::Index>(model_->input_dim());
+    const Eigen::Map<const Matrix> row(features, 1, d);
+    std::optional<Model::Vector> logits;
+    if (streams_) {
+      logits = streams_->push({t.stream}, row).row(0).transpose();
+    } else {
+      t.ring.row(static_cast<Eigen::Index>(t.count % o_.window)) = row;
+    }
+    ++t.count;
+    if (t.count < o_.window || (t.count - o_.window) % o_.every != 0) return std::nullopt;
+    if (streams_) return logits;
+    const auto w = static_cast<Eigen::Index>(o_.window), start = static_cast<Eigen::Index>(t.count % o_.window);
+    Matrix in(w, d);
+    in.topRows(w - start) = t.ring.bottomRows(w - start);
+    in.bottomRows(start) = t.ring.topRows(start);
+    return model_->forward(in, pool_);
+  }
+
+ private:
+  struct Track {
+    std::size_t count = 0;
+    std::size_t stream = 0;  ///< stream mode: its id in streams_
+    Matrix ring;             ///< window mode: the last `window` frames, frame k at row k % window
+  };
+  const Model* model_;
+  aether::Pool pool_;
+  TrackOptions o_;
+  std::optional<aether::StreamPool<float>> streams_;
+  std::vector<Track> tracks_;
+  std::vector<std::size_t> free_;
+};
+
+}  // namespace aether_tools
