@@ -1,11 +1,11 @@
-# Precompiled headers for aether's OWN programs (tests, tools, benchmarks);
-# never for the exported library, the packaging checks (each
+# Precompiled headers for aether's OWN test programs and tools; never for the exported library, the packaging checks (each
 # header must compile alone) or the node's -fno-exceptions TU.
 #
-# Why: the public headers cost seconds to parse and check in every
-# translation unit (aether.hpp alone ~7.5 s of -O3 compile, most of it the
-# non-template inline members of `Node`, which instantiate the model they
-# run); a precompiled header pays that once per build flavour.
+# Why: the headers these programs share (the umbrella, training, the io
+# readers, nlohmann-json, CLI11, GoogleTest) cost 1-4 s to parse in every
+# translation unit; a precompiled header pays that once per build flavour.
+# (The benchmarks and examples, which include only the core, gain too little
+# to pay for a header of their own.)
 #
 #   aether_add_pch(<name> LIBS <targets...> [DEFINES <defs...>] HEADERS <headers...>)
 #     an OBJECT library that compiles nothing but the precompiled <headers>,

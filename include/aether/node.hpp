@@ -46,6 +46,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 namespace aether {
 
@@ -73,7 +74,17 @@ struct NodeConfig {
   CacheDtype cache = CacheDtype::f32;
 };
 
-class Node {
+namespace detail {
+
+/// The implementation of `Node` (below). A class template only so that its
+/// inline members, which instantiate the model, caches and kernels they run,
+/// are compiled in the translation units that use a node rather than in
+/// every one that includes this header (through aether.hpp, ~6 s of -O3
+/// compile each). `Float` is always float.
+template <class Float>
+class NodeImpl {
+  static_assert(std::is_same<Float, float>::value, "the node runs float");
+
  public:
   using Model = TemporalModel<float>;
 
@@ -126,7 +137,7 @@ class Node {
     const std::size_t scratch = std::max({D, qw, kvw, C});
     using detail::arena_bytes;
     using detail::sat_add;
-    std::size_t b = sat_add(Arena::slack(), detail::arena_round(sizeof(Node)));
+    std::size_t b = sat_add(Arena::slack(), detail::arena_round(sizeof(NodeImpl)));
     if (!Model::reads_in_place(view)) b = sat_add(b, arena_bytes<float>(static_cast<std::size_t>(rvne::layout_elements(h))));
     b = sat_add(b, arena_bytes<float>(C));  // logits
     // Score rows of one attention call (SparseAttention::reserve).
@@ -177,7 +188,7 @@ class Node {
   /// failed allocation. Runs one warm-up step (stream) or forward (ring) so
   /// that nothing is allocated later.
   static Errc create(const std::uint8_t* blob, std::size_t len, const NodeConfig& cfg, void* memory,
-                     std::size_t memory_len, Node** out, rvne::ParseResult* why = nullptr) noexcept {
+                     std::size_t memory_len, NodeImpl** out, rvne::ParseResult* why = nullptr) noexcept {
     if (out == nullptr) return Errc::invalid_argument;
     rvne::BlobView view;
     Errc e = check(blob, len, cfg, &view, why);
@@ -194,11 +205,11 @@ class Node {
     } else if (memory_len < need) {
       return Errc::no_memory;
     }
-    Node* node = nullptr;
+    NodeImpl* node = nullptr;
     e = guarded([&] {
       Arena arena(memory, memory_len);
-      void* at = arena.allocate(sizeof(Node));
-      node = ::new (at) Node(view, cfg, arena, memory, owned);
+      void* at = arena.allocate(sizeof(NodeImpl));
+      node = ::new (at) NodeImpl(view, cfg, arena, memory, owned);
     });
     if (e != Errc::ok) {
       if (owned) std::free(memory);
@@ -210,16 +221,16 @@ class Node {
 
   /// Destroys a node made by `create` (frees its memory if `create`
   /// allocated it). Safe on null.
-  static void destroy(Node* node) noexcept {
+  static void destroy(NodeImpl* node) noexcept {
     if (node == nullptr) return;
     void* memory = node->memory_;
     const bool owned = node->owned_;
-    node->~Node();
+    node->~NodeImpl();
     if (owned) std::free(memory);
   }
 
-  Node(const Node&) = delete;
-  Node& operator=(const Node&) = delete;
+  NodeImpl(const NodeImpl&) = delete;
+  NodeImpl& operator=(const NodeImpl&) = delete;
 
   const NodeConfig& config() const noexcept { return cfg_; }
   const Model& model() const noexcept { return model_; }
@@ -324,7 +335,7 @@ class Node {
     return n == 0 ? nullptr : static_cast<float*>(a.allocate(n * sizeof(float)));
   }
 
-  Node(const rvne::BlobView& view, const NodeConfig& cfg, Arena& arena, void* memory, bool owned)
+  NodeImpl(const rvne::BlobView& view, const NodeConfig& cfg, Arena& arena, void* memory, bool owned)
       : cfg_(cfg),
         arena_(arena),
         memory_(memory),
@@ -364,7 +375,7 @@ class Node {
     reset();
   }
 
-  ~Node() {
+  ~NodeImpl() {
     for (std::size_t l = 0; l < model_.layers(); ++l) {
       if (c16_ != nullptr) c16_[l].~KvCache();
       if (c32_ != nullptr) c32_[l].~KvCache();
@@ -419,5 +430,10 @@ class Node {
   float *x_ = nullptr, *scratch_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *a_ = nullptr;
   bool have_logits_ = false;
 };
+
+}  // namespace detail
+
+/// The sensor node's classifier (see the top of this file).
+using Node = detail::NodeImpl<float>;
 
 }  // namespace aether

@@ -199,7 +199,12 @@ inline rvne::Header f32_of(rvne::Header h) {
 }
 
 /// Loss and prediction of each example under `model` (forward only).
-inline void forward_all(const TemporalModel<float>& model, const std::vector<Example>& xs, Pool pool, int threads,
+/// `forward_all`, `evaluate` and `train` are templates only so that they are
+/// compiled where they are called: as inline non-templates they instantiated
+/// the model's forward and backward passes in every translation unit that
+/// includes this header (~7 s of -O3 compile each). `Lazy` is always void.
+template <class Lazy = void>
+void forward_all(const TemporalModel<float>& model, const std::vector<Example>& xs, Pool pool, int threads,
                         std::vector<double>& loss, std::vector<std::size_t>& pred,
                         std::vector<std::vector<float>>* probs) {
   loss.assign(xs.size(), 0.0);
@@ -221,7 +226,8 @@ inline void forward_all(const TemporalModel<float>& model, const std::vector<Exa
 /// Evaluates `blob` on `examples`. Throws `Errc::layout_mismatch` /
 /// `invalid_header` for a blob that is not a model, `shape_mismatch` /
 /// `invalid_argument` naming the first bad example.
-inline EvalResult evaluate(const rvne::Blob& blob, const std::vector<Example>& examples, const EvalOptions& options = {}) {
+template <class Lazy = void>
+EvalResult evaluate(const rvne::Blob& blob, const std::vector<Example>& examples, const EvalOptions& options = {}) {
   const TemporalModel<float> model(blob, options.attention);
   detail::check_examples(blob.header, examples, "evaluation");
   EvalResult r;
@@ -251,7 +257,8 @@ inline EvalResult evaluate(const rvne::Blob& blob, const std::vector<Example>& e
 /// options (batch 0, AdamW fields), `Errc::invalid_argument` /
 /// `shape_mismatch` naming the first bad example or an empty training set,
 /// `Errc::invalid_argument` if the gradient diverges (non-finite).
-inline TrainResult train(const rvne::Header& shape, const std::vector<Example>& training,
+template <class Lazy = void>
+TrainResult train(const rvne::Header& shape, const std::vector<Example>& training,
                          const std::vector<Example>& validation, const TrainOptions& options,
                          const TrainCallbacks& callbacks = {}) {
   using Clock = std::chrono::steady_clock;
