@@ -18,7 +18,8 @@
 // input_dim floats, plus window x input_dim and a forward at each
 // classification. Not thread-safe (one caller).
 //
-// Tools only (needs aether::io through training_common.hpp).
+// Tools only (needs aether::io through training_common.hpp). The members are
+// defined in track_classifier.cpp, compiled once into aether_tools_common.
 
 #include "tools/training_common.hpp"
 
@@ -42,67 +43,20 @@ class TrackClassifier {
 
   /// Throws invalid_argument for window or every 0, or stream mode with a
   /// model that does not pool last.
-  TrackClassifier(const Model& model, aether::Pool pool, TrackOptions o) : model_(&model), pool_(pool), o_(o) {
-    if (o.window == 0) aether::detail::fail(aether::Errc::invalid_argument, "window 0: must be at least 1");
-    if (o.every == 0) aether::detail::fail(aether::Errc::invalid_argument, "every 0: must be at least 1");
-    if (o.stream) {
-      if (pool != aether::Pool::last) {
-        aether::detail::fail(aether::Errc::invalid_argument, "stream mode needs a model trained with pool last");
-      }
-      streams_.emplace(model, o.window, aether::Eviction::sliding_window);
-    }
-  }
+  TrackClassifier(const Model& model, aether::Pool pool, TrackOptions o);
 
   /// Opens an empty track; returns its id (ids of closed tracks are reused).
-  std::size_t open() {
-    std::size_t id;
-    if (!free_.empty()) {
-      id = free_.back();
-      free_.pop_back();
-    } else {
-      id = tracks_.size();
-      tracks_.emplace_back();
-    }
-    Track& t = tracks_[id];
-    t.count = 0;
-    if (streams_) {
-      t.stream = streams_->open();
-    } else if (t.ring.rows() == 0) {
-      t.ring.resize(static_cast<Eigen::Index>(o_.window), static_cast<Eigen::Index>(model_->input_dim()));
-    }
-    return id;
-  }
+  std::size_t open();
 
   /// Closes track `id` (must be open).
-  void close(std::size_t id) {
-    if (streams_) streams_->close(tracks_[id].stream);
-    free_.push_back(id);
-  }
+  void close(std::size_t id);
 
   /// Frames pushed to track `id` since it opened.
   std::size_t frames(std::size_t id) const { return tracks_[id].count; }
 
   /// Pushes one featurised frame (input_dim floats at `features`) to track
   /// `id`; returns the logits when this frame is a classification point.
-  std::optional<Model::Vector> push(std::size_t id, const float* features) {
-    Track& t = tracks_[id];
-    const auto d = static_cast<Eigen::Index>(model_->input_dim());
-    const Eigen::Map<const Matrix> row(features, 1, d);
-    std::optional<Model::Vector> logits;
-    if (streams_) {
-      logits = streams_->push({t.stream}, row).row(0).transpose();
-    } else {
-      t.ring.row(static_cast<Eigen::Index>(t.count % o_.window)) = row;
-    }
-    ++t.count;
-    if (t.count < o_.window || (t.count - o_.window) % o_.every != 0) return std::nullopt;
-    if (streams_) return logits;
-    const auto w = static_cast<Eigen::Index>(o_.window), start = static_cast<Eigen::Index>(t.count % o_.window);
-    Matrix in(w, d);
-    in.topRows(w - start) = t.ring.bottomRows(w - start);
-    in.bottomRows(start) = t.ring.topRows(start);
-    return model_->forward(in, pool_);
-  }
+  std::optional<Model::Vector> push(std::size_t id, const float* features);
 
  private:
   struct Track {
