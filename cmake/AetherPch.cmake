@@ -37,5 +37,9 @@ endfunction()
 function(aether_use_pch target name)
   if(AETHER_PCH)
     target_precompile_headers(${target} REUSE_FROM ${name})
+    # Build <name> first: a program in another folder (live_loopback_test, in
+    # tools/) otherwise races it under make -j, and clang's Makefiles then find
+    # "no rule to make" the .pch.
+    add_dependencies(${target} ${name})
   endif()
 endfunction()
