@@ -197,6 +197,9 @@ int run(const Args& a, CLI::App& app) {
     if (!a.max_rate) std::this_thread::sleep_until(t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(when)));
     send_next(s, to, buf);
     ++sent;
+    // A recorded node whose frames are all sent leaves the queue (its next
+    // due time would read past its frames).
+    if (a.nodes == 0 && s.next >= s.items.size()) continue;
     // --max-rate: round robin (the rank of the send, not a time).
     queue.push({a.max_rate ? static_cast<double>(++round) : due(s), i});
     if (a.max_rate && a.duration > 0 && elapsed() >= a.duration) break;
