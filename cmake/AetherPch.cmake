@@ -1,5 +1,6 @@
-# Precompiled headers for aether's OWN test programs and tools; never for the exported library, the packaging checks (each
-# header must compile alone) or the node's -fno-exceptions TU.
+# Precompiled headers for aether's OWN test programs and tools; never for the
+# exported library, the packaging checks (each header must compile alone),
+# the allocation-counting tests or the node's -fno-exceptions TU.
 #
 # Why: the headers these programs share (the umbrella, training, the io
 # readers, nlohmann-json, CLI11, GoogleTest) cost 1-4 s to parse in every
@@ -16,7 +17,7 @@
 #     differ must not (GCC would silently ignore the header: slower, never
 #     wrong).
 # AETHER_PCH=OFF turns both into no-ops (every TU parses its headers).
-option(AETHER_PCH "Precompile the common headers of aether's own tests, tools and benchmarks" ON)
+option(AETHER_PCH "Precompile the common headers of aether's own tests and tools" ON)
 
 function(aether_add_pch name)
   cmake_parse_arguments(PCH "" "" "LIBS;DEFINES;HEADERS" ${ARGN})
