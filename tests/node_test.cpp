@@ -80,8 +80,8 @@ std::vector<Hostile> hostile_blobs() {
   b[0] = 'X';
   out.push_back({"bad magic", b, AETHER_ERR_BAD_MAGIC, ESP_ERR_INVALID_ARG});
   b = good;
-  b[4] = 2;
-  out.push_back({"version 2", with_crc(b), AETHER_ERR_UNSUPPORTED_VERSION, ESP_ERR_INVALID_VERSION});
+  b[4] = 3;
+  out.push_back({"version 3", with_crc(b), AETHER_ERR_UNSUPPORTED_VERSION, ESP_ERR_INVALID_VERSION});
   b = good;
   b[6] = 0x02;
   out.push_back({"unknown flag", with_crc(b), AETHER_ERR_UNSUPPORTED_FLAGS, ESP_ERR_INVALID_ARG});

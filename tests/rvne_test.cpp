@@ -328,14 +328,14 @@ TEST(RvneValidate, BadMagic) {
 }
 
 TEST(RvneValidate, UnsupportedVersion) {
-  for (std::uint32_t v : {0u, 2u, 0x0100u, 0xFFFFu}) {
+  for (std::uint32_t v : {0u, 3u, 0x0100u, 0xFFFFu}) {  // 2 is aether's self-describing version
     Raw r;
     r.version = v;
     const std::string msg = expect_rejected(encode(r, pattern_bytes(8)), Errc::unsupported_version);
-    EXPECT_EQ(msg, "version " + std::to_string(v) + " (expected 1)");
+    EXPECT_EQ(msg, "version " + std::to_string(v) + " (expected 1 or 2)");
   }
   Raw r;
-  r.version = 2;
+  r.version = 3;
   r.reserved = 1;
   expect_rejected(encode(r, {}, 99, 1), Errc::unsupported_version);  // before rules 4-6
 }
@@ -915,7 +915,7 @@ TEST_F(RvneFile, HostileFilesGiveTheSameCodesAsParse) {
   magic.magic = 0x454E5652u;
   cases.push_back({encode(magic, {}), Errc::bad_magic});
   Raw version;
-  version.version = 2;
+  version.version = 3;
   cases.push_back({encode(version, {}), Errc::unsupported_version});
   Raw flags;
   flags.flags = 2;

@@ -48,12 +48,13 @@ enum class Errc : std::uint8_t {
   // --- .rvne container (RVNE.md validation order) ---
   truncated = 10,             ///< fewer bytes than the header or weights_len require
   bad_magic = 11,             ///< first four bytes are not "ENVR"
-  unsupported_version = 12,   ///< version field is not 1
+  unsupported_version = 12,   ///< version field is neither 1 nor 2
   unsupported_flags = 13,     ///< unknown flag bit or non-zero reserved byte
   trailing_bytes = 14,        ///< more bytes than 28 + weights_len
   checksum_mismatch = 15,     ///< CRC-32 does not match
   invalid_header = 16,        ///< zero dims, indivisible heads, misaligned weights_len
   layout_mismatch = 17,       ///< weights_len differs from the model layout size
+  unsupported_feature = 18,   ///< a v2 descriptor names a block, activation, pooling, backend, gate or featuriser this library does not know
   // --- environment ---
   io_error = 30,              ///< a file could not be opened, read, written or renamed
   // --- model files and recordings (include/aether/io/) ---
@@ -84,6 +85,7 @@ inline const char* errc_name(Errc c) noexcept {
     case Errc::checksum_mismatch: return "checksum_mismatch";
     case Errc::invalid_header: return "invalid_header";
     case Errc::layout_mismatch: return "layout_mismatch";
+    case Errc::unsupported_feature: return "unsupported_feature";
     case Errc::io_error: return "io_error";
     case Errc::invalid_sidecar: return "invalid_sidecar";
     case Errc::blob_mismatch: return "blob_mismatch";

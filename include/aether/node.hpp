@@ -106,6 +106,10 @@ class NodeImpl {
     const Errc model = Model::check(r.view.header, r.view.weights_len, ModelAttention{}, why);
     if (model != Errc::ok) return model;
     const rvne::Header& h = r.view.header;
+    if (h.version != rvne::kVersion) {  // the node runs v1 blobs only, for now
+      if (why != nullptr) rvne::detail::reject(*why, Errc::unsupported_version, "the node runs version 1 blobs only");
+      return Errc::unsupported_version;
+    }
     if (cfg.input_dim == 0 || cfg.input_dim != h.input_dim || cfg.n_classes == 0 || cfg.n_classes != h.classes) {
       return Errc::invalid_argument;
     }

@@ -50,6 +50,7 @@ typedef int32_t aether_status;
 #define AETHER_ERR_CHECKSUM 15
 #define AETHER_ERR_INVALID_HEADER 16
 #define AETHER_ERR_LAYOUT_MISMATCH 17 /* weights_len is not the model layout's size */
+#define AETHER_ERR_UNSUPPORTED_FEATURE 18 /* a v2 blob names a block, activation or featuriser this build does not know */
 #define AETHER_ERR_NO_MEMORY 50       /* caller memory too small, or malloc failed at init */
 #define AETHER_ERR_INVALID_STATE 51   /* classify with no frame pushed */
 #define AETHER_ERR_CHECK_FAILED 52    /* aether_node_self_test found a wrong result */

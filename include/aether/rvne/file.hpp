@@ -106,6 +106,19 @@ inline Blob read_file(const std::filesystem::path& path) {
       aether::detail::fail(Errc::io_error, where + "weights do not fit in this platform's address space");
     }
   }
+  if (raw.version == kVersion2) {  // self-describing: validate the whole blob as in memory (size known to be 132 + W)
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+    in.seekg(0, std::ios::beg);
+    if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()))) {
+      aether::detail::fail(Errc::io_error, where + "short read (was the file truncated while reading?)");
+    }
+    if (in.peek() != std::ifstream::traits_type::eof()) {
+      aether::detail::fail(Errc::io_error, where + "file grew while reading");
+    }
+    const ParseResult parsed = try_parse(bytes.data(), bytes.size());
+    if (!parsed) detail::throw_result(parsed, where);
+    return parsed.view.to_blob();
+  }
   Blob b;
   b.header = raw.header;
   b.weights.resize(static_cast<std::size_t>(raw.weights_len));  // bounded by the actual file size (rule 5)

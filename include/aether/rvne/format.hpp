@@ -34,6 +34,7 @@
 /// independent of the host's endianness. Nothing here validates with assert().
 
 #include <aether/half.hpp>
+#include <aether/rvne/descriptor.hpp>
 
 #include <climits>
 #include <cstddef>
@@ -49,8 +50,11 @@ namespace aether::rvne {
 
 /// The magic number, read as a little-endian u32 from offset 0.
 inline constexpr std::uint32_t kMagic = 0x52564E45u;
-/// The only version this library reads and writes.
+/// The reference's version (the v1 architecture, 24-byte header).
 inline constexpr std::uint16_t kVersion = 1;
+/// aether's self-describing version (docs/rvne-format.md): the v1 header
+/// fields, then a 104-byte descriptor, then 16-byte aligned tensors.
+inline constexpr std::uint16_t kVersion2 = 2;
 /// flags bit 0: weights are IEEE binary16.
 inline constexpr std::uint8_t kFlagF16 = 0x01u;
 /// Every flag bit this version understands.
@@ -115,9 +119,12 @@ constexpr std::size_t element_size(Dtype dtype) noexcept { return dtype == Dtype
 /// "f32" or "f16".
 constexpr const char* dtype_name(Dtype dtype) noexcept { return dtype == Dtype::f16 ? "f16" : "f32"; }
 
-/// The model description carried by a blob: the element type plus the six u16
-/// shape fields. A plain value type; validity (rule 7) is checked by the
-/// reader, the writer and `check_header`, not by construction.
+/// The model description carried by a blob (its descriptor): the element
+/// type, the six u16 shape fields, the blob version and, for version 2, the
+/// architecture beyond them. A plain fixed-size value type; validity (rule 7,
+/// and the v2 descriptor rules) is checked by the reader, the writer and
+/// `check_header`, not by construction. A v1 header keeps `arch` at its
+/// all-off default.
 struct Header {
   Dtype dtype = Dtype::f32;       ///< weight element type
   std::uint16_t input_dim = 0;    ///< D, per-frame feature dim
@@ -126,6 +133,13 @@ struct Header {
   std::uint16_t head_dim = 0;     ///< d, per-head dim
   std::uint16_t layers = 0;       ///< L, attention layers
   std::uint16_t classes = 0;      ///< C, classifier outputs (>= 2)
+  std::uint16_t version = kVersion;  ///< 1 (the reference) or 2 (aether's self-describing blob)
+  Architecture arch;              ///< version 2's blocks, sizes, attention, pooling, featuriser
+
+  /// Width of the residual stream: `arch.d_model` with an input projection, else input_dim.
+  constexpr std::uint16_t model_dim() const noexcept {
+    return arch.has(kBlockInputProjection) ? arch.d_model : input_dim;
+  }
 
   /// The AETHER default shape: D 16, Hq 4, Hkv 1, d 32, 2 layers, 4 classes.
   static constexpr Header aether_default(Dtype dtype = Dtype::f32) noexcept {
@@ -142,7 +156,8 @@ struct Header {
 
   friend constexpr bool operator==(const Header& a, const Header& b) noexcept {
     return a.dtype == b.dtype && a.input_dim == b.input_dim && a.q_heads == b.q_heads &&
-           a.kv_heads == b.kv_heads && a.head_dim == b.head_dim && a.layers == b.layers && a.classes == b.classes;
+           a.kv_heads == b.kv_heads && a.head_dim == b.head_dim && a.layers == b.layers && a.classes == b.classes &&
+           a.version == b.version && a.arch == b.arch;
   }
   friend constexpr bool operator!=(const Header& a, const Header& b) noexcept { return !(a == b); }
 };

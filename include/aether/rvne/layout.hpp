@@ -1,12 +1,13 @@
 #pragma once
 /// \file rvne/layout.hpp
-/// The model weight layout a blob must match (RVNE.md rule 8, MODEL.md): the
-/// order and shapes of the Wq/Wk/Wv/Wo matrices per layer and Wc, their sizes
-/// in 64-bit saturating arithmetic, and `check_layout`.
+/// The model weight layout a blob must match (RVNE.md rule 8, MODEL.md):
+/// `layout` (every tensor, from rvne/tensors.hpp's one order) and
+/// `check_layout`.
 
 #include <aether/error.hpp>
 #include <aether/rvne/codec.hpp>
 #include <aether/rvne/format.hpp>
+#include <aether/rvne/tensors.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -19,89 +20,11 @@ namespace aether::rvne {
 // Model weight layout (rule 8)
 // ---------------------------------------------------------------------------
 
-/// One matrix of the model layout: row-major `[rows][cols]` (x · W
-/// convention), starting at element `offset` of the weights section.
-struct MatrixShape {
-  const char* name = "";    ///< "Wq", "Wk", "Wv", "Wo" or "Wc" (static string)
-  int layer = -1;           ///< 0..layers-1, or -1 for the classifier Wc
-  std::uint64_t rows = 0;
-  std::uint64_t cols = 0;
-  std::uint64_t offset = 0; ///< first element (not byte)
-
-  /// rows * cols; each factor is at most 0xFFFF * 0xFFFF, so the product is exact.
-  std::uint64_t elements() const noexcept { return rows * cols; }
-};
-
-namespace detail {
-/// a * b, saturating at UINT64_MAX.
-constexpr std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) noexcept {
-  if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) return std::numeric_limits<std::uint64_t>::max();
-  return a * b;
-}
-/// a + b, saturating at UINT64_MAX.
-constexpr std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) noexcept {
-  return b > std::numeric_limits<std::uint64_t>::max() - a ? std::numeric_limits<std::uint64_t>::max() : a + b;
-}
-}  // namespace detail
-
-/// Number of matrices in the layout: 4 per layer plus the classifier.
-constexpr std::uint64_t matrix_count(const Header& h) noexcept { return 4ull * h.layers + 1; }
-
-/// Shape of matrix `index` (0 <= index < matrix_count(h)), in layout order:
-/// for each layer Wq [D][Hq*d], Wk [D][Hkv*d], Wv [D][Hkv*d], Wo [Hq*d][D];
-/// then Wc [D][C]. All products in 64-bit. No allocation.
-inline MatrixShape matrix_shape(const Header& h, std::uint64_t index) noexcept {
-  const std::uint64_t D = h.input_dim, q = std::uint64_t{h.q_heads} * h.head_dim,
-                      kv = std::uint64_t{h.kv_heads} * h.head_dim;
-  const std::uint64_t per_layer = 2 * D * q + 2 * D * kv;  // <= 4 * 0xFFFF^3 < 2^50, exact
-  MatrixShape m;
-  if (index >= 4ull * h.layers) {
-    m.name = "Wc";
-    m.layer = -1;
-    m.rows = D;
-    m.cols = h.classes;
-    m.offset = detail::sat_mul(h.layers, per_layer);  // can exceed 2^64 for absurd headers: saturate
-    return m;
-  }
-  const std::uint64_t layer = index / 4, which = index % 4;
-  std::uint64_t within = 0;  // elements before this matrix inside its layer, < 2^50
-  switch (which) {
-    case 0: m.name = "Wq"; m.rows = D; m.cols = q; break;
-    case 1: m.name = "Wk"; m.rows = D; m.cols = kv; within = D * q; break;
-    case 2: m.name = "Wv"; m.rows = D; m.cols = kv; within = D * q + D * kv; break;
-    default: m.name = "Wo"; m.rows = q; m.cols = D; within = D * q + 2 * D * kv; break;
-  }
-  m.layer = static_cast<int>(layer);
-  m.offset = detail::sat_add(detail::sat_mul(layer, per_layer), within);
-  return m;
-}
-
-/// Total elements of the model layout,
-/// L * (2*D*Hq*d + 2*D*Hkv*d) + D*C, computed in 64-bit and saturating at
-/// UINT64_MAX (a 0xFFFF-everywhere header would overflow 64 bits). 10,304
-/// for Header::aether_default().
-constexpr std::uint64_t layout_elements(const Header& h) noexcept {
-  const std::uint64_t D = h.input_dim;
-  const std::uint64_t q = std::uint64_t{h.q_heads} * h.head_dim;
-  const std::uint64_t kv = std::uint64_t{h.kv_heads} * h.head_dim;
-  const std::uint64_t per_layer = 2 * D * q + 2 * D * kv;  // each factor <= 0xFFFF: < 2^51, exact
-  return detail::sat_add(detail::sat_mul(h.layers, per_layer), D * h.classes);
-}
-
-/// Bytes of the model layout for h.dtype, saturating at UINT64_MAX.
-constexpr std::uint64_t layout_bytes(const Header& h) noexcept {
-  return detail::sat_mul(layout_elements(h), element_size(h.dtype));
-}
-
-static_assert(layout_elements(Header::aether_default()) == 10304, "AETHER default layout is 10,304 elements");
-static_assert(layout_bytes(Header::aether_default()) == 41216, "AETHER default fp32 weights are 41,216 bytes");
-
-/// All matrix shapes in layout order (see matrix_shape). Cost: allocates
-/// matrix_count(h) entries (up to 262,141 for layers = 0xFFFF).
+/// All tensor shapes in layout order (`for_each_tensor`). Cost: allocates
+/// matrix_count(h) entries (up to 262,141 for a v1 header of 0xFFFF layers).
 inline std::vector<MatrixShape> layout(const Header& h) {
   std::vector<MatrixShape> out;
-  out.reserve(static_cast<std::size_t>(matrix_count(h)));
-  for (std::uint64_t i = 0; i < matrix_count(h); ++i) out.push_back(matrix_shape(h, i));
+  for_each_tensor(h, [&out](const MatrixShape& m) { out.push_back(m); });
   return out;
 }
 

@@ -29,6 +29,7 @@ static_assert(AETHER_OK == static_cast<int>(aether::Errc::ok) &&
                   AETHER_ERR_CHECKSUM == static_cast<int>(aether::Errc::checksum_mismatch) &&
                   AETHER_ERR_INVALID_HEADER == static_cast<int>(aether::Errc::invalid_header) &&
                   AETHER_ERR_LAYOUT_MISMATCH == static_cast<int>(aether::Errc::layout_mismatch) &&
+                  AETHER_ERR_UNSUPPORTED_FEATURE == static_cast<int>(aether::Errc::unsupported_feature) &&
                   AETHER_ERR_NO_MEMORY == static_cast<int>(aether::Errc::no_memory) &&
                   AETHER_ERR_INVALID_STATE == static_cast<int>(aether::Errc::invalid_state) &&
                   AETHER_ERR_CHECK_FAILED == static_cast<int>(aether::Errc::check_failed) &&
