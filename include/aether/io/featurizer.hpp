@@ -5,7 +5,7 @@
 ///
 /// Core-safe: standard library only (no JSON, no Eigen), no allocation, no
 /// state: a node could run it. Its constants (`FeaturizerConfig`) travel in
-/// the sidecar's `features` key (see io/dataset.hpp for the JSON form).
+/// the sidecar's `features` key (see io/dataset/features_json.hpp for the JSON form).
 ///
 /// CSI amplitude (`FeatureSource::csi_amplitude`, name "csi-amplitude", version 1):
 ///  1. amplitude `sqrt(i^2 + q^2)` of every subcarrier (the older recording
