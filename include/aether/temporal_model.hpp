@@ -155,10 +155,14 @@ struct ForwardWorkspace {
 /// aligned: no copy, see `reads_in_place`).
 ///
 /// Shapes: frames `X` are `(N, input_dim)` row-major; logits are `classes`.
-/// Per layer l (blob order): `Q = X Wq`, `K = X Wk`, `V = X Wv` (viewed as
-/// `(N, heads, head_dim)`), `A = attention(Q, K, V)`, `X += A Wo`.
-/// Projections are computed row by row by one function, so a stream (one row
-/// at a time) and a prefill see the same bits.
+/// v1 (docs/model.md): per layer l (blob order): `Q = X Wq`, `K = X Wk`,
+/// `V = X Wv` (viewed as `(N, heads, head_dim)`), `A = attention(Q, K, V)`,
+/// `X += A Wo`; then pooling and `Wc`. v2 runs the same code with its blocks
+/// switched on: `H = X W_in + b_in` (width d_model), per layer a convolution
+/// sublayer, the attention sublayer (biases, RoPE) and a feed-forward
+/// sublayer, each `H += f(RMSNorm(H))`; a final RMSNorm; pooling; `Wc`, `bc`.
+/// Every sublayer is computed row by row by one function, so a stream (one
+/// row at a time) and a prefill see the same bits.
 ///
 /// Thread safety: immutable after construction; `forward` may run
 /// concurrently (one `ForwardWorkspace` per thread); each `TemporalStream` is

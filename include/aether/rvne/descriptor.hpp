@@ -82,6 +82,8 @@ inline constexpr std::uint8_t kKnownFeatureFlags = 0x0Fu;
 inline constexpr std::size_t kMaxGlobalTokens = 8;
 
 /// Attention options (v1 takes them from the sidecar; v2 carries them).
+/// Attention is always on, so backend, window, block_size (>= 1) and causal
+/// are always meaningful; the gate fields are 0 when ungated.
 struct AttentionDesc {
   BackendKind backend = BackendKind::sparse;
   std::uint32_t window = 0;       ///< sparse local window W
@@ -123,7 +125,7 @@ struct FeaturizerDesc {
 /// (`blocks == 0`, no featuriser) is v1's architecture.
 struct Architecture {
   std::uint32_t blocks = 0;          ///< Block bits
-  std::uint16_t d_model = 0;         ///< residual width; equals input_dim without an input projection
+  std::uint16_t d_model = 0;         ///< residual width with an input projection; stored 0 without one (the width is then input_dim: Header::model_dim)
   std::uint16_t ffn_dim = 0;         ///< feed-forward hidden width (kBlockFfn)
   std::uint16_t conv_kernel = 0;     ///< taps k (kBlockConv)
   std::uint16_t conv_dilation = 0;   ///< dilation delta (kBlockConv)

@@ -7,7 +7,8 @@
 ///   offset  size         field        contents
 ///   ------  -----------  -----------  ------------------------------------------
 ///   0x00    4            magic        u32 0x52564E45, on disk 45 4E 56 52 "ENVR"
-///   0x04    2            version      u16, always 1
+///   0x04    2            version      u16, 1 (the reference) or 2 (aether's; the table
+///                                     below is version 1: version 2 is in docs/rvne-format.md)
 ///   0x06    1            flags        bit 0: 0 = fp32 weights, 1 = fp16; bits 1-7
 ///                                     unknown (rejected)
 ///   0x07    1            reserved     0 (anything else is rejected)
@@ -28,6 +29,8 @@
 ///   5 size != 28 + W -> truncated (short) or trailing_bytes (long), checked
 ///     before anything is allocated; 6 crc -> checksum_mismatch;
 ///   7 zero dim, Hq % Hkv != 0, L == 0, C < 2, W % element size -> invalid_header.
+/// Version 2 adds its descriptor's rules (codec.hpp `check_descriptor`,
+/// `check_tensor_section`; docs/rvne-format.md "Version 2").
 /// Rule 8 (model loads only): W == layout_bytes(header) -> else layout_mismatch.
 ///
 /// Every multi-byte field is encoded and decoded byte by byte, so the code is
