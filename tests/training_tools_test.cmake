@@ -7,9 +7,9 @@
 # 1 and 2 OpenMP threads -> identical blob (OPENMP builds); cross-session:
 # train on session A (2 classes), evaluate on session B (3 classes in
 # another order) -> eval uses the sidecar's classes and counts the unknown
-# ones; exit statuses 1 and 2. The real ESP32 recording of tests/data
-# (RuView, MIT) runs end to end for motion and order (one epoch: the numbers
-# are docs/training.md's).
+# ones, and its confusion matrix agrees with per_class; exit statuses 1
+# and 2. The real ESP32 recording of tests/data (RuView, MIT) runs end to end
+# for motion and order (one epoch: the numbers are docs/training.md's).
 
 foreach(var BIN WORK_DIR DATA)
   if(NOT DEFINED ${var})
@@ -87,6 +87,40 @@ endif()
 foreach(key accuracy majority_baseline accuracy_ci95 verdict)
   string(JSON v GET "${out}" ${key})
 endforeach()
+# The confusion matrix: rows true, columns predicted, in the order of classes;
+# its rows, columns and diagonal are per_class's windows, predicted, correct.
+string(JSON nrows LENGTH "${out}" confusion)
+if(NOT nrows EQUAL 2)
+  message(FATAL_ERROR "eval confusion has ${nrows} rows, expected 2 (the sidecar's classes)")
+endif()
+set(total 0)
+foreach(t 0 1)
+  string(JSON ncols LENGTH "${out}" confusion ${t})
+  if(NOT ncols EQUAL 2)
+    message(FATAL_ERROR "eval confusion row ${t} has ${ncols} columns, expected 2")
+  endif()
+  string(JSON tname MEMBER "${out}" per_class ${t})
+  string(JSON want_rows GET "${out}" per_class ${tname} windows)
+  string(JSON want_cols GET "${out}" per_class ${tname} predicted)
+  string(JSON want_diag GET "${out}" per_class ${tname} correct)
+  set(row 0)
+  set(col 0)
+  foreach(p 0 1)
+    string(JSON v GET "${out}" confusion ${t} ${p})
+    string(JSON vt GET "${out}" confusion ${p} ${t})
+    math(EXPR row "${row} + ${v}")
+    math(EXPR col "${col} + ${vt}")
+  endforeach()
+  string(JSON diag GET "${out}" confusion ${t} ${t})
+  if(NOT row EQUAL want_rows OR NOT col EQUAL want_cols OR NOT diag EQUAL want_diag)
+    message(FATAL_ERROR "eval confusion, class ${tname}: row sum ${row}, column sum ${col}, diagonal ${diag}; "
+                        "per_class says windows ${want_rows}, predicted ${want_cols}, correct ${want_diag}")
+  endif()
+  math(EXPR total "${total} + ${row}")
+endforeach()
+if(NOT total EQUAL n)
+  message(FATAL_ERROR "eval confusion counts ${total} windows, ${n} were scored")
+endif()
 string(JSON all_windows GET "${out}" dataset windows)
 run(0 out "${EVAL}" --model a16.rvne --data simB.csi.jsonl --task labels=simB.labels.csv)
 expect_match("${out}" "accuracy [0-9.]+ \\[95% " "fp16 export evaluates")

@@ -12,8 +12,12 @@
 ///
 /// Prints accuracy, per-class counts and the majority-class baseline with a
 /// 95% Wilson interval, and says plainly when the result cannot be told from
-/// the baseline. `--windows` writes one line per scored window (node, line
-/// and time of its last frame, probabilities) in csi_replay's format.
+/// the baseline. `--json` adds the confusion matrix: `confusion[t][p]` counts
+/// the scored windows of true class `t` predicted as `p`, both indices in the
+/// order of `classes` (row sums are `per_class.windows`, column sums
+/// `per_class.predicted`, the diagonal `per_class.correct`). `--windows`
+/// writes one line per scored window (node, line and time of its last frame,
+/// probabilities) in csi_replay's format.
 /// Exit 0 ok, 1 invalid model/data, 2 usage or I/O error.
 
 #include "tools/cli.hpp"
@@ -71,8 +75,12 @@ int run(const Args& a, CLI::App& app) {
   eo.pool = m.pool;
   eo.attention = m.attention;
   eo.threads = a.threads;
-  const train::EvalResult r = train::evaluate(m.model.blob, examples_of(scored), eo);
+  const std::vector<train::Example> examples = examples_of(scored);
+  const train::EvalResult r = train::evaluate(m.model.blob, examples, eo);
   json report = accuracy_report(r, m.class_names);
+  std::vector<std::vector<std::size_t>> confusion(m.class_names.size(), std::vector<std::size_t>(m.class_names.size(), 0));
+  for (std::size_t i = 0; i < examples.size(); ++i) ++confusion.at(examples[i].label).at(r.predictions.at(i));
+  report["confusion"] = confusion;
   report["model"] = a.model;
   report["classes"] = m.class_names;
   report["part"] = a.part;
