@@ -13,6 +13,8 @@
 //   fresh cache, zero allocations for every further step up to the capacity;
 // - the same after a workspace was warmed by a step at the cache's capacity;
 // - dense_decode / TemporalHead(Backend::Dense)::step after warming.
+// - a v2 model's TemporalStream push (V2StreamAlloc), ungated and gated, with and
+//   without eviction, after warming.
 #include <aether/dense_attention.hpp>
 #include <aether/kv_cache.hpp>
 #include <aether/sparse_attention.hpp>
@@ -399,6 +401,67 @@ void fill(float* x, std::size_t n, std::size_t t, float scale) {
 }
 
 }  // namespace soak
+
+// ---------------------------------------------------------------------------
+// v2 (issue 19): a stream of the v2 benchmark model (input projection, norms,
+// convolution ring, RoPE, feed-forward layer, biases), ungated and gated,
+// allocates nothing in a push once warmed: without eviction after one push
+// (up to the capacity), with eviction after one capacity of pushes.
+namespace v2alloc {
+
+aether::rvne::Header header(bool gated) {
+  aether::rvne::Header h = aether::rvne::v2_benchmark_header();
+  if (gated) {
+    h.arch.attention.gate = aether::rvne::GateKind::prune;
+    h.arch.attention.gate_top_k = 4;
+    h.arch.attention.gate_hidden = 8;
+  }
+  return h;
+}
+
+// Pushes `warm` frames uncounted, then `counted` frames counted; returns the count.
+long count_pushes(aether::TemporalStream<float>& stream, std::size_t dim, std::size_t warm, std::size_t counted,
+                  std::size_t& non_finite) {
+  std::vector<float> x(dim);
+  std::size_t t = 0;
+  for (; t < warm; ++t) {
+    soak::fill(x.data(), x.size(), t, 1.0f);
+    stream.push(x.data());
+  }
+  counting::Scope s;
+  for (; t < warm + counted; ++t) {
+    soak::fill(x.data(), x.size(), t, 1.0f);
+    const auto& logits = stream.push(x.data());
+    for (Eigen::Index c = 0; c < logits.size(); ++c) non_finite += std::isfinite(logits[c]) ? 0 : 1;
+  }
+  return s.total();
+}
+
+}  // namespace v2alloc
+
+TEST(V2StreamAlloc, PushAllocatesNothingAfterWarmup) {
+  for (bool gated : {false, true}) {
+    const aether::TemporalModel<float> model(aether::rvne::init_trainable(v2alloc::header(gated), 11));
+    ASSERT_TRUE(model.needs_step_state());
+    ASSERT_EQ(model.gated(), gated);
+    const std::size_t capacity = 256;
+    std::size_t non_finite = 0;
+    {  // no eviction: one warm-up push, then every push up to the capacity
+      auto stream = model.make_stream(capacity);
+      stream.reset((std::uint64_t{1} << 31) - 100);
+      const long count = v2alloc::count_pushes(stream, model.input_dim(), 1, capacity - 1, non_finite);
+      EXPECT_EQ(count, 0) << "gated " << gated << ": " << counting::report();
+      EXPECT_EQ(stream.position(), (std::uint64_t{1} << 31) - 100 + capacity);
+    }
+    for (aether::Eviction ev : {aether::Eviction::sliding_window, aether::Eviction::heavy_hitter}) {
+      auto stream = model.make_stream(capacity, ev);
+      const long count = v2alloc::count_pushes(stream, model.input_dim(), capacity, 4 * capacity, non_finite);
+      EXPECT_EQ(count, 0) << "gated " << gated << " eviction " << static_cast<int>(ev) << ": " << counting::report();
+      EXPECT_EQ(stream.position(), 5 * capacity);
+    }
+    EXPECT_EQ(non_finite, 0u);
+  }
+}
 
 class Soak : public ::testing::TestWithParam<aether::Eviction> {};
 
