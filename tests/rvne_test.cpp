@@ -578,6 +578,47 @@ TEST(RvneWeights, FromFloatsAndConverted) {
   EXPECT_EQ(back.converted(rvne::Dtype::f16), f16);
 }
 
+// A version 2 blob whose tensors need padding (features.offset and
+// features.scale of 17 values: 20 elements apart in f32, 24 in f16, 16-byte
+// alignment): `converted` re-lays the tensors, keeps the descriptor and
+// leaves the padding zero, so the result serializes and parses; f16 -> f32
+// is exact and converts back to the same bytes.
+TEST(RvneWeights, ConvertedRealignsVersionTwoTensors) {
+  rvne::Header h = rvne::v2_benchmark_header();
+  h.input_dim = 17;
+  h.arch.features.flags |= rvne::kFeatureStandardised;
+  const rvne::Blob f32 = rvne::init_trainable(h, 11);
+  std::vector<rvne::MatrixShape> t32, t16;
+  rvne::for_each_tensor(h, [&](const rvne::MatrixShape& m) { t32.push_back(m); });
+  rvne::Header h16 = h;
+  h16.dtype = rvne::Dtype::f16;
+  rvne::for_each_tensor(h16, [&](const rvne::MatrixShape& m) { t16.push_back(m); });
+  ASSERT_EQ(t32.size(), t16.size());
+  ASSERT_EQ(t32[1].offset, 20u);  // features.scale after 17 values, padded to 16 bytes
+  ASSERT_EQ(t16[1].offset, 24u);  // the shapes of this test do need re-laying
+
+  const rvne::Blob f16 = f32.converted(rvne::Dtype::f16);
+  EXPECT_EQ(f16.header, h16);  // descriptor kept
+  ASSERT_EQ(f16.weights.size(), rvne::layout_bytes(h16));
+  for (std::size_t i = 0; i < t32.size(); ++i) {
+    for (std::uint64_t e = 0; e < t32[i].elements(); ++e) {
+      const float want = aether::half_bits_to_float(
+          aether::float_to_half_bits(f32.weight(static_cast<std::size_t>(t32[i].offset + e))));
+      ASSERT_EQ(f16.weight(static_cast<std::size_t>(t16[i].offset + e)), want) << t32[i].name << " " << e;
+    }
+  }
+  const rvne::Blob parsed = rvne::parse(rvne::serialize(f16));  // padding zero: the codec accepts it
+  EXPECT_EQ(parsed, f16);
+  const rvne::Blob back = f16.converted(rvne::Dtype::f32);
+  EXPECT_EQ(back.weights.size(), f32.weights.size());
+  EXPECT_NO_THROW(rvne::serialize(back));
+  EXPECT_EQ(back.converted(rvne::Dtype::f16), f16);
+  // A hand-made v2 blob whose weights are not its layout is refused.
+  rvne::Blob short_blob = f32;
+  short_blob.weights.resize(short_blob.weights.size() - 4);
+  EXPECT_THROW(short_blob.converted(rvne::Dtype::f16), aether::Error);
+}
+
 // ---------------------------------------------------------------------------
 // Round trip property
 // ---------------------------------------------------------------------------

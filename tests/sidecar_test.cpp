@@ -248,6 +248,64 @@ TEST(Sidecar, GateKeyGivesTheModelItsPerLayerGates) {
   EXPECT_EQ(aether::TemporalModel<float>(m.blob, aether::io::model_attention(wrong, blob)).gate(1).packed(), w0);
 }
 
+// A version 2 blob carries its attention options, pooling, featuriser and
+// gate: its sidecar keeps classes, window, stride and training; one with
+// any of the other keys, or a class count other than the blob's, is refused
+// naming the key, by load_model and (before writing) by save_model.
+TEST(Sidecar, VersionTwoSidecarOmitsWhatTheBlobCarries) {
+  TempDir dir;
+  const fs::path blob = dir.path / "v2.rvne";
+  const aether::rvne::Blob b = aether::rvne::init_trainable(aether::rvne::v2_benchmark_header(), 5);
+  Sidecar ok;
+  ok.classes = {"a", "b", "c", "d"};
+  ok.window = 24;
+  ok.stride = 12;
+  ok.training = json{{"seed", 5}};
+  aether::io::save_model(blob, b, ok);
+  const aether::io::Model m = aether::io::load_model(blob);
+  EXPECT_TRUE(m.has_sidecar);
+  EXPECT_EQ(m.sidecar.classes, ok.classes);
+  EXPECT_EQ(aether::io::model_pool(m), aether::Pool::last);  // the blob's, not the sidecar default (mean)
+  const aether::ModelAttention a = aether::io::model_attention(m, blob);
+  EXPECT_EQ(a.window, aether::ModelAttention{}.window);  // ModelAttention{}: the model reads the blob's
+  EXPECT_FALSE(a.gate.has_value());
+  EXPECT_NO_THROW(aether::TemporalModel<float>(m.blob, a));
+
+  struct Case {
+    const char* key;
+    std::function<void(Sidecar&)> add;
+  };
+  const Case cases[] = {
+      {"attention", [](Sidecar& s) { s.attention = aether::ModelAttention{}; }},
+      {"pool", [](Sidecar& s) { s.pool = aether::Pool::last; }},  // even agreeing with the blob
+      {"features", [](Sidecar& s) { s.features = aether::io::FeatureSpec{"csi-amplitude", 1, json::object()}; }},
+      {"gate", [](Sidecar& s) { s.gate = aether::io::GateSpec{32, 4, 8, "prune", ""}; }},
+      {"classes", [](Sidecar& s) { s.classes = {"a", "b", "c"}; }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.key);
+    Sidecar bad = ok;
+    c.add(bad);
+    const std::string key = std::string("'") + c.key + "'";
+    // save_model refuses before writing anything.
+    const fs::path fresh = dir.path / (std::string("fresh_") + c.key + ".rvne");
+    EXPECT_NE(error_text(Errc::invalid_sidecar, [&] { aether::io::save_model(fresh, b, bad); }).find(key),
+              std::string::npos);
+    EXPECT_FALSE(fs::exists(fresh));
+    // A sidecar written by other means is refused when loaded.
+    aether::io::write_sidecar(blob, bad);
+    EXPECT_NE(error_text(Errc::invalid_sidecar, [&] { aether::io::load_model(blob); }).find(key), std::string::npos);
+    EXPECT_NE(error_text(Errc::invalid_sidecar, [&] {
+                aether::io::check_sidecar_against_blob(bad, b.header, "x: ");
+              }).find("x: key " + key),
+              std::string::npos);
+  }
+  // The same keys on a v1 blob are its sidecar's business (unchanged).
+  Sidecar v1 = full_sidecar();
+  v1.classes = {"a", "b", "c", "d"};
+  EXPECT_NO_THROW(aether::io::check_sidecar_against_blob(v1, aether::rvne::Header::aether_default()));
+}
+
 }  // namespace
 
 }  // namespace sidecar_test

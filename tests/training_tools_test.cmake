@@ -222,3 +222,79 @@ foreach(task motion order)
   string(JSON verdict GET "${out}" verdict)
   message(STATUS "real recording, ${task}: ${verdict}")
 endforeach()
+
+# --- a version 2 blob and its v2 sidecar (issue 19) ---
+# Untrained weights (init_random_blob --arch v2: the v2 benchmark shape,
+# whose featuriser takes the recording's 64-subcarrier frames); the sidecar
+# keeps classes, window, stride and training only. The tools must run the
+# blob's own featuriser (no `features` key), pool (last: --stream works
+# without a `pool` key) and attention; a sidecar that contradicts the blob
+# is refused naming the key.
+if(DEFINED INIT)
+  run(0 out "${INIT}" v2.rvne --arch v2 --seed 0x19)
+  # v2_sidecar(<blob> <extra JSON members, each ending in ", ">): writes BLOB.json.
+  function(v2_sidecar blob extra)
+    file(SHA256 "${W}/${blob}" sha)
+    file(WRITE "${W}/${blob}.json"
+         "{\"format\": \"aether-sidecar/1\", \"blob_sha256\": \"${sha}\", ${extra}"
+         "\"window\": 24, \"stride\": 12, \"training\": {\"note\": \"init_random_blob --arch v2, untrained\"}}\n")
+  endfunction()
+  # The order task's labels, sorted, plus two the data never has: 4 classes as the blob.
+  set(v2_classes "\"classes\": [\"permuted\", \"recorded\", \"still\", \"walking\"], ")
+  v2_sidecar(v2.rvne "${v2_classes}")
+  run(0 out "${EVAL}" --model v2.rvne --data "${real}" --task order --json --windows ev2.txt)
+  string(JSON classes GET "${out}" classes)
+  expect_match("${classes}" "^\\[ *\"permuted\", *\"recorded\", *\"still\", *\"walking\" *\\]$" "v2 eval classes (the sidecar's)")
+  string(JSON n GET "${out}" windows)
+  string(JSON v2_windows GET "${out}" window)
+  string(JSON all_windows GET "${out}" dataset windows)
+  if(NOT n GREATER 0 OR NOT v2_windows EQUAL 24)
+    message(FATAL_ERROR "v2 eval: ${n} windows of ${v2_windows} frames; expected > 0 of 24 (the sidecar's window)")
+  endif()
+  run(0 out "${REPLAY}" --model v2.rvne --data "${real}" --windows rp2.txt --json)
+  string(JSON replayed GET "${out}" speed windows)
+  if(NOT replayed EQUAL all_windows)
+    message(FATAL_ERROR "v2: csi_replay classified ${replayed} windows, eval_blob made ${all_windows}")
+  endif()
+  expect_windows_replayed(ev2.txt rp2.txt "v2 model" n_ev2)
+  if(NOT n_ev2 GREATER 0)
+    message(FATAL_ERROR "v2 model: eval_blob --windows wrote no line")
+  endif()
+  message(STATUS "v2: eval_blob's ${n_ev2} windows are in csi_replay's ${replayed}, digit for digit")
+  # pool last comes from the blob (the sidecar has no `pool`): --stream runs.
+  run(0 out "${REPLAY}" --model v2.rvne --data "${real}" --stream)
+  expect_match("${out}" "stream vs windowed forward: argmax agrees on [0-9]+ of ${replayed} " "v2 streamed replay")
+  # fp16 blob, and no sidecar at all (the blob is self-describing; classes numbered, window 32).
+  run(0 out "${BIN}/rvne" convert v2.rvne v2h.rvne --dtype f16)
+  v2_sidecar(v2h.rvne "${v2_classes}")
+  run(0 out "${EVAL}" --model v2h.rvne --data "${real}" --task order)
+  expect_match("${out}" "accuracy [0-9.]+ \\[95% " "v2 fp16 blob evaluates")
+  file(COPY_FILE "${W}/v2.rvne" "${W}/v2bare.rvne")
+  run(0 out "${REPLAY}" --model v2bare.rvne --data "${real}" --json)
+  string(JSON bare_window GET "${out}" window)
+  string(JSON bare_class GET "${out}" classes 3)
+  if(NOT bare_window EQUAL 32 OR NOT bare_class STREQUAL "3")
+    message(FATAL_ERROR "v2 blob without a sidecar: window ${bare_window}, class 3 '${bare_class}'; expected 32, '3'")
+  endif()
+  # Contradictions: each key the blob carries, and a wrong class count.
+  file(COPY_FILE "${W}/v2.rvne" "${W}/v2bad.rvne")
+  set(contradictions
+      "attention|\"attention\": {\"backend\": \"sparse\", \"window\": 32, \"block_size\": 16, \"global_tokens\": [0], \"causal\": true}, "
+      "pool|\"pool\": \"last\", "
+      "features|\"features\": {\"name\": \"csi-amplitude\", \"version\": 1, \"constants\": {\"input_dim\": 16}}, "
+      "gate|\"gate\": {\"input_dim\": 32, \"hidden_dim\": 4, \"top_k\": 8}, "
+      "classes|\"classes\": [\"a\", \"b\", \"c\"], ")
+  foreach(case IN LISTS contradictions)
+    string(FIND "${case}" "|" bar)
+    string(SUBSTRING "${case}" 0 ${bar} key)
+    math(EXPR from "${bar} + 1")
+    string(SUBSTRING "${case}" ${from} -1 member)
+    v2_sidecar(v2bad.rvne "${member}")
+    run(1 out "${EVAL}" --model v2bad.rvne --data "${real}" --task order)
+    expect_match("${out}" "v2bad.rvne.json: key '${key}'" "v2 sidecar with '${key}' refused by eval_blob, key named")
+    run(1 out "${REPLAY}" --model v2bad.rvne --data "${real}")
+    expect_match("${out}" "key '${key}'" "v2 sidecar with '${key}' refused by csi_replay, key named")
+  endforeach()
+else()
+  message(WARNING "training_tools_test.cmake: no -DINIT (built without the examples): the version 2 checks did not run")
+endif()

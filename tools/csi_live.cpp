@@ -12,7 +12,8 @@
 /// pool-last model through the node's stream (as csi_replay --stream), a
 /// pool-mean model as a forward over the node's last `window` frames; first
 /// at the window-th frame, then every `--every` frames (default: the
-/// sidecar's stride). `--window` overrides the sidecar's window.
+/// sidecar's stride). `--window` overrides the sidecar's window. A version
+/// 2 blob runs with its own featuriser, pool and attention (setup_of).
 ///
 /// stdout, one JSON line per classification:
 ///   {"node": "127.0.0.1:40000/1", "time": <host receive time, Unix s>,

@@ -19,6 +19,9 @@
 /// The per-track classification is tools/track_classifier.hpp, the same
 /// code csi_live runs on each node's datagrams; `--logits` prints the
 /// logits too (JSON key `logits`), so the two can be compared bit for bit.
+/// A version 2 blob runs with its own featuriser, pool and attention
+/// (training_common.hpp's setup_of); its sidecar gives classes, window and
+/// stride only.
 /// Exit 0 ok, 1 invalid model/data, 2 usage or I/O error.
 
 #include "tools/cli.hpp"

@@ -18,6 +18,11 @@
 /// `per_class.predicted`, the diagonal `per_class.correct`). `--windows`
 /// writes one line per scored window (node, line and time of its last frame,
 /// probabilities) in csi_replay's format.
+///
+/// A version 2 blob carries its featuriser, pool and attention options
+/// itself; its sidecar (optional) gives only classes, window, stride and
+/// training, and one naming attention, pool, features or gate is refused
+/// (training_common.hpp's setup_of).
 /// Exit 0 ok, 1 invalid model/data, 2 usage or I/O error.
 
 #include "tools/cli.hpp"
@@ -60,6 +65,10 @@ int run(const Args& a, CLI::App& app) {
     o.windows.validation_fraction = prov.validation_fraction.value_or(0.0);
   }
   o.features = m.features;
+  // A v2 blob's featuriser as it is: without standardisation in the blob,
+  // none is fitted on the evaluated data (csi_replay's and the node's frames).
+  // v1 unchanged: a sidecar without offsets has them fitted here.
+  o.fit_standardisation = m.model.blob.header.version != aether::rvne::kVersion2;
   if (prov.seed) o.seed = *prov.seed;
   if (task.kind == io::TaskKind::motion) {
     if (!prov.motion_threshold) {

@@ -1,9 +1,14 @@
 /// rvne: inspect, verify and convert `.rvne` weight blobs.
 ///
-///   rvne info FILE [--json]      header, sizes, CRC, layout check, matrix shapes
+///   rvne info FILE [--json]      header, sizes, CRC, layout check, tensor shapes
+///                                (version 2: the descriptor too)
 ///   rvne verify FILE [--model]   exit 0 if valid, 1 (reason on stderr) if not
 ///   rvne convert IN OUT --dtype f16|f32 [--force]
-///   rvne stats FILE              per-matrix min/max/mean/std, NaN/Inf counts
+///   rvne stats FILE              per-tensor min/max/mean/std, NaN/Inf counts
+///
+/// Versions 1 and 2 (docs/rvne-format.md): every tensor list comes from
+/// `rvne::for_each_tensor` (one pass, O(tensors)); a v2 blob's padding
+/// between tensors is not a tensor and is left out of the statistics.
 ///
 /// Exit status everywhere (tools/cli.hpp): 0 success / valid blob, 1 invalid
 /// blob (or a failed check), 2 usage error or I/O error.
@@ -12,9 +17,12 @@
 
 #include <aether/rvne.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <limits>
@@ -70,6 +78,135 @@ std::string shape_text(const rvne::Header& h) {
   return buf;
 }
 
+/// Shortest decimal text (at most 9 significant digits; an integer in full)
+/// that reads back as the same float: 1e-05, 10000. Valid JSON.
+std::string float_text(float v) {
+  char buf[32];
+  if (v == std::floor(v) && std::fabs(v) < 1e9f) {  // an integer: 10000, not 1e+04
+    std::snprintf(buf, sizeof buf, "%.0f", static_cast<double>(v));
+    return buf;
+  }
+  for (int digits = 1; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+/// The block bits of a descriptor with their names (JSON keys and text).
+struct BlockName {
+  rvne::Block bit;
+  const char* name;
+};
+constexpr BlockName kBlockNames[] = {
+    {rvne::kBlockInputProjection, "input_projection"}, {rvne::kBlockNorm, "norm"},
+    {rvne::kBlockConv, "conv"},                         {rvne::kBlockFfn, "ffn"},
+    {rvne::kBlockQkvBias, "qkv_bias"},                  {rvne::kBlockOutBias, "out_bias"},
+    {rvne::kBlockRope, "rope"},                         {rvne::kBlockClassifierBias, "classifier_bias"},
+};
+
+const char* pool_name(rvne::PoolKind p) { return p == rvne::PoolKind::last ? "last" : "mean"; }
+const char* backend_name(rvne::BackendKind b) { return b == rvne::BackendKind::dense ? "dense" : "sparse"; }
+const char* gate_name(rvne::GateKind g) { return g == rvne::GateKind::salient ? "salient" : "prune"; }
+
+std::string globals_text(const rvne::AttentionDesc& at) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < at.global_count; ++i) out += (i ? ", " : "") + std::to_string(at.globals[i]);
+  return out + "]";
+}
+
+/// The v2 descriptor as one JSON object (the value of "descriptor").
+std::string descriptor_json(const rvne::Header& h) {
+  const rvne::Architecture& a = h.arch;
+  const rvne::AttentionDesc& at = a.attention;
+  const rvne::FeaturizerDesc& f = a.features;
+  auto flag = [](bool on) { return on ? "true" : "false"; };
+  std::string blocks;
+  for (const BlockName& b : kBlockNames) {
+    blocks += std::string(blocks.empty() ? "" : ", ") + "\"" + b.name + "\": " + flag(a.has(b.bit));
+  }
+  std::string gate = "null";
+  if (at.gate != rvne::GateKind::none) {
+    gate = std::string("{\"mode\": \"") + gate_name(at.gate) + "\", \"top_k\": " + std::to_string(at.gate_top_k) +
+           ", \"hidden\": " + std::to_string(at.gate_hidden) + "}";
+  }
+  char buf[1536];
+  std::snprintf(
+      buf, sizeof buf,
+      "{\"d_model\": %u, \"ffn_dim\": %u,\n  \"blocks\": {%s},\n"
+      "  \"conv_kernel\": %u, \"conv_dilation\": %u, \"conv_activation\": \"%s\", \"ffn_activation\": \"%s\",\n"
+      "  \"norm_eps\": %s, \"rope_base\": %s, \"pool\": \"%s\",\n"
+      "  \"attention\": {\"backend\": \"%s\", \"window\": %lu, \"block_size\": %lu, \"causal\": %s, "
+      "\"global_tokens\": %s, \"gate\": %s},\n"
+      "  \"featuriser\": {\"kind\": \"%s\", \"version\": %u, \"log\": %s, \"centre\": %s, \"constant\": %s, "
+      "\"standardised\": %s, \"subcarriers\": %lu}}",
+      static_cast<unsigned>(h.model_dim()), static_cast<unsigned>(a.ffn_dim), blocks.c_str(),
+      static_cast<unsigned>(a.conv_kernel), static_cast<unsigned>(a.conv_dilation),
+      rvne::activation_name(a.conv_activation), rvne::activation_name(a.ffn_activation), float_text(a.norm_eps).c_str(),
+      float_text(a.rope_base).c_str(), pool_name(a.pool), backend_name(at.backend),
+      static_cast<unsigned long>(at.window), static_cast<unsigned long>(at.block_size), flag(at.causal != 0),
+      globals_text(at).c_str(), gate.c_str(), rvne::feature_kind_name(f.kind), static_cast<unsigned>(f.version),
+      flag((f.flags & rvne::kFeatureLog) != 0), flag((f.flags & rvne::kFeatureCentre) != 0),
+      flag((f.flags & rvne::kFeatureConstant) != 0), flag((f.flags & rvne::kFeatureStandardised) != 0),
+      static_cast<unsigned long>(f.subcarriers));
+  return buf;
+}
+
+/// The v2 descriptor as `info` text lines (same fields as descriptor_json).
+void print_descriptor_text(const rvne::Header& h) {
+  const rvne::Architecture& a = h.arch;
+  const rvne::AttentionDesc& at = a.attention;
+  const rvne::FeaturizerDesc& f = a.features;
+  std::string blocks;
+  for (const BlockName& b : kBlockNames) {
+    blocks += std::string(blocks.empty() ? "" : ", ") + b.name + (a.has(b.bit) ? " on" : " off");
+  }
+  std::printf("d_model      %u (ffn_dim %u)\n", static_cast<unsigned>(h.model_dim()), static_cast<unsigned>(a.ffn_dim));
+  std::printf("blocks       %s\n", blocks.c_str());
+  std::printf("conv         kernel %u, dilation %u, activation %s\n", static_cast<unsigned>(a.conv_kernel),
+              static_cast<unsigned>(a.conv_dilation), rvne::activation_name(a.conv_activation));
+  std::printf("ffn          activation %s\n", rvne::activation_name(a.ffn_activation));
+  std::printf("norm_eps     %s\n", float_text(a.norm_eps).c_str());
+  std::printf("rope_base    %s\n", float_text(a.rope_base).c_str());
+  std::printf("pool         %s\n", pool_name(a.pool));
+  std::printf("attention    %s, window %lu, block_size %lu, %s, global_tokens %s, gate ", backend_name(at.backend),
+              static_cast<unsigned long>(at.window), static_cast<unsigned long>(at.block_size),
+              at.causal != 0 ? "causal" : "bidirectional", globals_text(at).c_str());
+  if (at.gate == rvne::GateKind::none) {
+    std::printf("none\n");
+  } else {
+    std::printf("%s (top_k %lu, hidden %u)\n", gate_name(at.gate), static_cast<unsigned long>(at.gate_top_k),
+                static_cast<unsigned>(at.gate_hidden));
+  }
+  std::printf("featuriser   %s version %u, log %s, centre %s, constant %s, standardised %s, subcarriers %lu\n",
+              rvne::feature_kind_name(f.kind), static_cast<unsigned>(f.version),
+              (f.flags & rvne::kFeatureLog) != 0 ? "on" : "off", (f.flags & rvne::kFeatureCentre) != 0 ? "on" : "off",
+              (f.flags & rvne::kFeatureConstant) != 0 ? "on" : "off",
+              (f.flags & rvne::kFeatureStandardised) != 0 ? "on" : "off", static_cast<unsigned long>(f.subcarriers));
+}
+
+/// Where a tensor lies, for the text tables: "layer N", or the part of the
+/// model outside the layers ("classifier" for Wc and bc, as v1 prints).
+std::string where_of(const rvne::MatrixShape& m) {
+  if (m.layer >= 0) return "layer " + std::to_string(m.layer);
+  const std::string n = m.name;
+  if (n == "Wc" || n == "bc") return "classifier";
+  if (n.compare(0, 9, "features.") == 0) return "featuriser";
+  if (n == "W_in" || n == "b_in") return "input";
+  return "final";
+}
+
+/// Widest tensor name of `h` (v1: 2, "Wq"), for aligned columns.
+int name_width(const rvne::Header& h) {
+  std::size_t w = 0;
+  rvne::for_each_tensor(h, [&w](const rvne::MatrixShape& m) { w = std::max(w, std::strlen(m.name)); });
+  return static_cast<int>(w);
+}
+
+std::string shape_of(const rvne::MatrixShape& m) {
+  return "[" + std::to_string(m.rows) + "][" + std::to_string(m.cols) + "]";
+}
+
 std::uint32_t stored_crc(const rvne::Blob& b) {
   const std::vector<std::uint8_t> bytes = rvne::serialize(b);  // canonical: identical to the file
   const std::size_t at = bytes.size() - rvne::kCrcSize;
@@ -100,7 +237,8 @@ int cmd_info(const Args& a) {
 
   const rvne::Header& h = b.header;
   const unsigned long long wlen = b.weights.size();
-  const unsigned long long total = rvne::serialized_size(wlen);
+  const unsigned long long total = rvne::serialized_size(wlen, h.version);
+  const bool v2 = h.version == rvne::kVersion2;
   const std::uint32_t crc = stored_crc(b);
   const bool matches = rvne::layout_matches(h, wlen);
   const unsigned long long need_elems = rvne::layout_elements(h);
@@ -109,7 +247,7 @@ int cmd_info(const Args& a) {
 
   if (a.json) {
     std::printf("{\"file\": %s, \"valid\": true, \"size\": %llu, \"version\": %u, \"flags\": %u, \"dtype\": \"%s\",\n",
-                json_string(path).c_str(), total, static_cast<unsigned>(rvne::kVersion), flags,
+                json_string(path).c_str(), total, static_cast<unsigned>(h.version), flags,
                 rvne::dtype_name(h.dtype));
     std::printf(" \"input_dim\": %u, \"q_heads\": %u, \"kv_heads\": %u, \"head_dim\": %u, \"layers\": %u, "
                 "\"classes\": %u,\n",
@@ -120,21 +258,23 @@ int cmd_info(const Args& a) {
                 static_cast<unsigned long long>(b.element_count()), static_cast<unsigned>(crc));
     std::printf(" \"layout_matches\": %s, \"layout_elements\": %llu, \"layout_bytes\": %llu,\n",
                 matches ? "true" : "false", need_elems, need_bytes);
+    if (v2) std::printf(" \"descriptor\": %s,\n", descriptor_json(h).c_str());
     std::printf(" \"matrices\": [");
-    for (std::uint64_t i = 0; i < rvne::matrix_count(h); ++i) {
-      const rvne::MatrixShape m = rvne::matrix_shape(h, i);
+    bool first = true;
+    rvne::for_each_tensor(h, [&](const rvne::MatrixShape& m) {
       std::printf("%s\n  {\"name\": \"%s\", \"layer\": %d, \"rows\": %llu, \"cols\": %llu, \"offset\": %llu}",
-                  i == 0 ? "" : ",", m.name, m.layer, static_cast<unsigned long long>(m.rows),
+                  first ? "" : ",", m.name, m.layer, static_cast<unsigned long long>(m.rows),
                   static_cast<unsigned long long>(m.cols), static_cast<unsigned long long>(m.offset));
-    }
+      first = false;
+    });
     std::printf("]}\n");
     return kExitOk;
   }
 
   std::printf("file         %s\n", path.c_str());
-  std::printf("size         %llu bytes (header %zu + weights %llu + crc %zu)\n", total, rvne::kHeaderSize, wlen,
-              rvne::kCrcSize);
-  std::printf("version      %u\n", static_cast<unsigned>(rvne::kVersion));
+  std::printf("size         %llu bytes (header %zu + weights %llu + crc %zu)\n", total,
+              rvne::detail::header_size(h.version), wlen, rvne::kCrcSize);
+  std::printf("version      %u\n", static_cast<unsigned>(h.version));
   std::printf("dtype        %s (flags 0x%02X)\n", rvne::dtype_name(h.dtype), flags);
   std::printf("shape        %s\n", shape_text(h).c_str());
   std::printf("weights      %llu bytes, %llu elements\n", wlen, static_cast<unsigned long long>(b.element_count()));
@@ -145,19 +285,14 @@ int cmd_info(const Args& a) {
     std::printf("layout       MISMATCH: the model needs %llu elements = %llu bytes, the blob has %llu bytes\n",
                 need_elems, need_bytes, wlen);
   }
-  std::printf("matrices     (row-major [in][out], offsets in elements)\n");
-  for (std::uint64_t i = 0; i < rvne::matrix_count(h); ++i) {
-    const rvne::MatrixShape m = rvne::matrix_shape(h, i);
-    char where[32];
-    if (m.layer >= 0) {
-      std::snprintf(where, sizeof where, "layer %d", m.layer);
-    } else {
-      std::snprintf(where, sizeof where, "classifier");
-    }
-    const std::string shape = "[" + std::to_string(m.rows) + "][" + std::to_string(m.cols) + "]";
-    std::printf("  %-11s %s  %-13s offset %llu\n", where, m.name, shape.c_str(),
+  if (v2) print_descriptor_text(h);
+  std::printf("matrices     (row-major [in][out], offsets in elements%s)\n",
+              v2 ? " from the tensor section, 16-byte aligned" : "");
+  const int width = name_width(h);
+  rvne::for_each_tensor(h, [&](const rvne::MatrixShape& m) {
+    std::printf("  %-11s %-*s  %-13s offset %llu\n", where_of(m).c_str(), width, m.name, shape_of(m).c_str(),
                 static_cast<unsigned long long>(m.offset));
-  }
+  });
   return kExitOk;
 }
 
@@ -174,7 +309,7 @@ int cmd_verify(const Args& a) {
     }
   }
   std::printf("%s: ok (%s, %llu bytes, crc32 0x%08X%s)\n", path.c_str(), rvne::dtype_name(b.header.dtype),
-              static_cast<unsigned long long>(rvne::serialized_size(b.weights.size())),
+              static_cast<unsigned long long>(rvne::serialized_size(b.weights.size(), b.header.version)),
               static_cast<unsigned>(stored_crc(b)), a.model ? ", model layout ok" : "");
   return kExitOk;
 }
@@ -191,12 +326,25 @@ int cmd_convert(const Args& a) {
   rvne::Blob b;
   if (const int rc = load(in, b); rc != kExitOk) return rc;
 
+  // v2: Blob::converted re-lays the tensors (a tensor's offset in elements
+  // depends on the element size) with zero padding; the descriptor is kept.
   const rvne::Blob c = b.converted(dtype);
   std::size_t to_inf = 0, to_zero = 0;
-  for (std::size_t i = 0; i < b.element_count(); ++i) {
-    const float before = b.weight(i), after = c.weight(i);
+  auto count = [&](std::size_t from, std::size_t to) {
+    const float before = b.weight(from), after = c.weight(to);
     if (std::isfinite(before) && std::isinf(after)) ++to_inf;
     if (before != 0.0f && after == 0.0f) ++to_zero;
+  };
+  if (b.header.version == rvne::kVersion2) {
+    std::vector<std::uint64_t> to;  // c's tensor offsets, in the same order
+    rvne::for_each_tensor(c.header, [&to](const rvne::MatrixShape& m) { to.push_back(m.offset); });
+    std::size_t t = 0;
+    rvne::for_each_tensor(b.header, [&](const rvne::MatrixShape& m) {
+      for (std::uint64_t e = 0; e < m.elements(); ++e) count(static_cast<std::size_t>(m.offset + e), static_cast<std::size_t>(to[t] + e));
+      ++t;
+    });
+  } else {
+    for (std::size_t i = 0; i < b.element_count(); ++i) count(i, i);
   }
   try {
     rvne::write_file(out, c);
@@ -206,7 +354,7 @@ int cmd_convert(const Args& a) {
   }
   std::printf("%s (%s) -> %s (%s): %llu elements, %llu bytes", in.c_str(), rvne::dtype_name(b.header.dtype),
               out.c_str(), rvne::dtype_name(dtype), static_cast<unsigned long long>(c.element_count()),
-              static_cast<unsigned long long>(rvne::serialized_size(c.weights.size())));
+              static_cast<unsigned long long>(rvne::serialized_size(c.weights.size(), c.header.version)));
   if (to_inf != 0 || to_zero != 0) {
     std::printf("; %zu finite values overflowed to Inf, %zu non-zero values underflowed to 0", to_inf, to_zero);
   }
@@ -242,14 +390,15 @@ struct Stats {
   double stddev() const { return finite > 0 ? std::sqrt(m2 / static_cast<double>(finite)) : 0.0; }
 };
 
-void print_stats_row(const char* where, const char* name, const std::string& shape, const Stats& s) {
+/// One row of the stats table; `width` is the name column's (at least 3).
+void print_stats_row(const char* where, int width, const char* name, const std::string& shape, const Stats& s) {
   if (s.finite == 0) {
-    std::printf("%-11s %-3s %-13s %12s %12s %12s %12s %6llu %6llu\n", where, name, shape.c_str(), "-", "-", "-", "-",
-                static_cast<unsigned long long>(s.nan), static_cast<unsigned long long>(s.inf));
+    std::printf("%-11s %-*s %-13s %12s %12s %12s %12s %6llu %6llu\n", where, width, name, shape.c_str(), "-", "-", "-",
+                "-", static_cast<unsigned long long>(s.nan), static_cast<unsigned long long>(s.inf));
     return;
   }
-  std::printf("%-11s %-3s %-13s %12.6g %12.6g %12.6g %12.6g %6llu %6llu\n", where, name, shape.c_str(), s.min, s.max,
-              s.mean, s.stddev(), static_cast<unsigned long long>(s.nan), static_cast<unsigned long long>(s.inf));
+  std::printf("%-11s %-*s %-13s %12.6g %12.6g %12.6g %12.6g %6llu %6llu\n", where, width, name, shape.c_str(), s.min,
+              s.max, s.mean, s.stddev(), static_cast<unsigned long long>(s.nan), static_cast<unsigned long long>(s.inf));
 }
 
 int cmd_stats(const Args& a) {
@@ -258,31 +407,29 @@ int cmd_stats(const Args& a) {
   const rvne::Header& h = b.header;
 
   std::printf("%s: %s, %s\n", a.file.c_str(), rvne::dtype_name(h.dtype), shape_text(h).c_str());
-  std::printf("%-11s %-3s %-13s %12s %12s %12s %12s %6s %6s\n", "where", "mat", "shape", "min", "max", "mean", "std",
-              "nan", "inf");
+  const int width = std::max(3, name_width(h));
+  std::printf("%-11s %-*s %-13s %12s %12s %12s %12s %6s %6s\n", "where", width, "mat", "shape", "min", "max", "mean",
+              "std", "nan", "inf");
   Stats all;
+  std::uint64_t tensor_elements = 0;  // v2: the elements of "all" (padding excluded)
   if (rvne::layout_matches(h, b.weights.size())) {
-    for (std::uint64_t i = 0; i < rvne::matrix_count(h); ++i) {
-      const rvne::MatrixShape m = rvne::matrix_shape(h, i);
+    rvne::for_each_tensor(h, [&](const rvne::MatrixShape& m) {
       Stats s;
       for (std::uint64_t e = 0; e < m.elements(); ++e) {
         const float v = b.weight(static_cast<std::size_t>(m.offset + e));
         s.add(v);
         all.add(v);
       }
-      char where[32];
-      if (m.layer >= 0) {
-        std::snprintf(where, sizeof where, "layer %d", m.layer);
-      } else {
-        std::snprintf(where, sizeof where, "classifier");
-      }
-      print_stats_row(where, m.name, "[" + std::to_string(m.rows) + "][" + std::to_string(m.cols) + "]", s);
-    }
+      tensor_elements += m.elements();
+      print_stats_row(where_of(m).c_str(), width, m.name, shape_of(m), s);
+    });
   } else {
     std::printf("(weights_len does not match the model layout: one row for all weights)\n");
     for (std::size_t i = 0; i < b.element_count(); ++i) all.add(b.weight(i));
+    tensor_elements = b.element_count();
   }
-  print_stats_row("all", "-", "[" + std::to_string(b.element_count()) + "]", all);
+  // v1 has no padding: its "all" row counts every element, as before.
+  print_stats_row("all", width, "-", "[" + std::to_string(tensor_elements) + "]", all);
   return kExitOk;
 }
 
@@ -302,9 +449,12 @@ int main(int argc, char** argv) {
     blob_file(info);
     info->add_flag("--json", a.json, "one JSON object on stdout (also for an invalid blob: \"valid\": false)");
     info->footer(
-        "Validates FILE and prints its header (dtype, shape), sizes, stored CRC-32,\n"
-        "whether weights_len matches the model layout of the header, and the shape\n"
-        "and element offset of every matrix (Wq, Wk, Wv, Wo per layer, then Wc).\n"
+        "Validates FILE and prints its header (version, dtype, shape), sizes, stored\n"
+        "CRC-32, whether weights_len matches the model layout of the header, and the\n"
+        "name, shape and element offset of every tensor (v1: Wq, Wk, Wv, Wo per layer,\n"
+        "then Wc). A version 2 blob also shows its descriptor: d_model, ffn_dim, the\n"
+        "blocks, convolution, activations, norm_eps, rope_base, pool, attention (gate)\n"
+        "and featuriser (JSON key \"descriptor\").\n"
         "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
 
     CLI::App* verify = app->add_subcommand("verify", "validate a blob (exit 0 valid, 1 invalid)");
@@ -323,15 +473,17 @@ int main(int argc, char** argv) {
     convert->add_flag("--force", a.force, "replace OUT if it exists (refused otherwise)");
     convert->footer(
         "Reads the blob IN and writes OUT with every weight re-encoded as DTYPE\n"
-        "(f32 -> f16 rounds to nearest even; f16 -> f32 is exact).\n"
+        "(f32 -> f16 rounds to nearest even; f16 -> f32 is exact). A version 2 blob\n"
+        "keeps its descriptor; its tensors are re-aligned to 16 bytes, zero padded.\n"
         "Exit status: 0 written, 1 IN is invalid, 2 usage or I/O error.");
 
-    CLI::App* stats = app->add_subcommand("stats", "per-matrix min/max/mean/std and NaN/Inf counts");
+    CLI::App* stats = app->add_subcommand("stats", "per-tensor min/max/mean/std and NaN/Inf counts");
     blob_file(stats);
     stats->footer(
-        "Per-matrix statistics of the weights: min, max, mean and standard deviation\n"
-        "of the finite values, and the number of NaN and infinite values. If\n"
-        "weights_len does not match the model layout, one row covers all weights.\n"
+        "Per-tensor statistics of the weights: min, max, mean and standard deviation\n"
+        "of the finite values, and the number of NaN and infinite values (a version\n"
+        "2 blob's padding between tensors is not counted). If weights_len does not\n"
+        "match the model layout, one row covers all weights.\n"
         "Exit status: 0 valid, 1 invalid, 2 usage or I/O error.");
 
     if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;

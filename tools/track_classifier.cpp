@@ -7,6 +7,10 @@ namespace aether_tools {
 TrackClassifier::TrackClassifier(const Model& model, aether::Pool pool, TrackOptions o) : model_(&model), pool_(pool), o_(o) {
   if (o.window == 0) aether::detail::fail(aether::Errc::invalid_argument, "window 0: must be at least 1");
   if (o.every == 0) aether::detail::fail(aether::Errc::invalid_argument, "every 0: must be at least 1");
+  if (model.header().version == aether::rvne::kVersion2 && pool != model.pool()) {
+    aether::detail::fail(aether::Errc::invalid_argument,
+                         "pool contradicts the version 2 blob's own pool (pass model.pool())");
+  }
   if (o.stream) {
     if (pool != aether::Pool::last) {
       aether::detail::fail(aether::Errc::invalid_argument, "stream mode needs a model trained with pool last");

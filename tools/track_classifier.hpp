@@ -41,8 +41,9 @@ class TrackClassifier {
   using Model = aether::TemporalModel<float>;
   using Matrix = Model::Matrix;
 
-  /// Throws invalid_argument for window or every 0, or stream mode with a
-  /// model that does not pool last.
+  /// Throws invalid_argument for window or every 0, stream mode with a
+  /// model that does not pool last, or a version 2 model with a `pool`
+  /// other than its own (`model.pool()`).
   TrackClassifier(const Model& model, aether::Pool pool, TrackOptions o);
 
   /// Opens an empty track; returns its id (ids of closed tracks are reused).

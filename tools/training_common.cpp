@@ -93,22 +93,35 @@ std::string accuracy_line(const json& a) {
 
 ModelSetup setup_of(const std::filesystem::path& blob_path) {
   ModelSetup s;
-  s.model = io::load_model(blob_path);
+  s.model = io::load_model(blob_path);  // a v2 sidecar with attention/pool/features/gate is refused here
   const io::Sidecar& sc = s.model.sidecar;
   const std::string where = io::sidecar_path(blob_path).string() + ": ";
-  if (!s.model.has_sidecar) {
-    aether::detail::fail(aether::Errc::invalid_sidecar, where + "missing: a model for recordings needs its sidecar "
-                                                                "(featuriser constants, window, classes)");
+  if (s.model.blob.header.version == aether::rvne::kVersion2) {
+    // The blob carries its featuriser, pooling and attention (gate included).
+    const aether::TemporalModel<float> model(s.model.blob);
+    if (!model.has_featurizer()) {
+      aether::detail::fail(aether::Errc::invalid_config,
+                           blob_path.string() + ": the version 2 blob carries no featuriser (feature kind none): "
+                                                "a model for recordings needs one");
+    }
+    s.features = model.featurizer();
+    s.pool = model.pool();
+    s.attention = aether::ModelAttention{};
+  } else {
+    if (!s.model.has_sidecar) {
+      aether::detail::fail(aether::Errc::invalid_sidecar, where + "missing: a model for recordings needs its sidecar "
+                                                                  "(featuriser constants, window, classes)");
+    }
+    if (!sc.features) io::detail::bad_key(where, "features", "missing (the featuriser the model was trained with)");
+    s.features = io::features_from_json(*sc.features, where);
+    if (s.features.input_dim != s.model.blob.header.input_dim) {
+      io::detail::bad_key(where, "features.constants.input_dim",
+                          std::to_string(s.features.input_dim) + " differs from the blob's input_dim " +
+                              std::to_string(s.model.blob.header.input_dim));
+    }
+    s.pool = io::model_pool(s.model);
+    s.attention = io::model_attention(s.model, blob_path);  // with the sidecar's gate
   }
-  if (!sc.features) io::detail::bad_key(where, "features", "missing (the featuriser the model was trained with)");
-  s.features = io::features_from_json(*sc.features, where);
-  if (s.features.input_dim != s.model.blob.header.input_dim) {
-    io::detail::bad_key(where, "features.constants.input_dim",
-                        std::to_string(s.features.input_dim) + " differs from the blob's input_dim " +
-                            std::to_string(s.model.blob.header.input_dim));
-  }
-  s.pool = sc.pool_or_default();
-  s.attention = io::model_attention(s.model, blob_path);  // with the sidecar's gate
   if (sc.window) s.window = *sc.window;
   if (sc.stride) s.stride = *sc.stride;
   for (std::size_t c = 0; c < s.model.blob.header.classes; ++c) s.class_names.push_back(sc.class_name(c));

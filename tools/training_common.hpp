@@ -68,11 +68,17 @@ json accuracy_report(const train::EvalResult& r, const std::vector<std::string>&
 /// One line for the terminal: "accuracy 0.812 [0.74, 0.87] vs majority 0.50: above ...".
 std::string accuracy_line(const json& a);
 
-/// How eval_blob and csi_replay rebuild the featuriser, classes, task
-/// inputs and attention of a trained model from its sidecar: the one setup
-/// path of every tool that reads a model, so a gated model (sidecar key
-/// `gate`) runs gated. Throws invalid_sidecar naming a missing key or a
-/// wrong-size gate file, io_error for a gate file that cannot be read.
+/// How eval_blob, csi_replay and csi_live rebuild the featuriser, classes,
+/// task inputs and attention of a trained model: the one setup path of
+/// every tool that reads a model. Version 1: from the sidecar (required), so
+/// a gated model (sidecar key `gate`) runs gated. Version 2: featuriser,
+/// pool and attention (gate included) from the blob (`model.featurizer()`,
+/// `model.pool()`, `ModelAttention{}`); the sidecar, optional, gives only
+/// classes, window, stride and training, and one that contradicts the blob
+/// is refused (`io::check_sidecar_against_blob`). Throws invalid_sidecar
+/// naming a missing or contradicting key or a wrong-size gate file,
+/// io_error for a gate file that cannot be read, invalid_config for a v2
+/// blob without a featuriser.
 struct ModelSetup {
   io::Model model;
   io::FeaturizerConfig features;

@@ -18,7 +18,10 @@
 /// `FastGrnnGate::kMaxPackedSize` weights, `gate.weights` a relative path
 /// without `..` (inside the sidecar's folder) whose size is checked before
 /// it is read, a blob file at most `ModelLimits{}.max_blob_bytes()`.
-/// - `save_model` / `load_model`: blob and sidecar together.
+/// - `save_model` / `load_model`: blob and sidecar together, checked against
+///   each other (`check_sidecar_against_blob`): a version 2 blob carries its
+///   attention options, pooling, featuriser and gate, so its sidecar keeps
+///   only `classes`, `window`, `stride` and `training`.
 ///
 /// Needs nlohmann-json (CMake target `aether::io`); the core headers do not.
 /// Thread safety: free functions over values, no shared state.
@@ -400,6 +403,35 @@ inline Sidecar read_sidecar(const std::filesystem::path& blob_path) {
   return s;
 }
 
+/// The sidecar keys a version 2 blob carries itself (SIDECAR.md): its
+/// sidecar must omit them.
+inline constexpr const char* kBlobCarriedKeys[] = {"attention", "pool", "features", "gate"};
+
+/// Checks `s` against the blob it describes (`header`): `classes`, when
+/// present, names exactly `header.classes` classes; for a version 2 blob
+/// (which carries its attention options, pooling, featuriser and gate) none
+/// of the keys `attention`, `pool`, `features`, `gate` is present. v1 blobs
+/// take those keys from the sidecar, unchanged. Throws
+/// `Errc::invalid_sidecar` naming the key, with `where` (e.g. the sidecar's
+/// file name) in front. Pure; O(1).
+inline void check_sidecar_against_blob(const Sidecar& s, const rvne::Header& header, const std::string& where = "") {
+  if (header.version == rvne::kVersion2) {
+    const bool present[] = {s.attention.has_value(), s.pool.has_value(), s.features.has_value(), s.gate.has_value()};
+    for (std::size_t i = 0; i < std::size(present); ++i) {
+      if (present[i]) {
+        detail::bad_key(where, kBlobCarriedKeys[i],
+                        "present for a version 2 blob, which carries its own (attention, pool, features and gate "
+                        "are in the blob's descriptor: the sidecar must omit the key)");
+      }
+    }
+  }
+  if (!s.classes.empty() && s.classes.size() != header.classes) {
+    detail::bad_key(where, "classes",
+                    std::to_string(s.classes.size()) + " names for a blob of " + std::to_string(header.classes) +
+                        " classes");
+  }
+}
+
 /// A blob and what it was trained with.
 struct Model {
   rvne::Blob blob;
@@ -408,8 +440,10 @@ struct Model {
 };
 
 /// Reads a blob (validated as `rvne::parse` does) and its sidecar when one
-/// exists, checking the sidecar against the very bytes parsed. A sidecar
-/// whose class names do not match the blob's class count is invalid_sidecar.
+/// exists, checking the sidecar against the very bytes parsed and against
+/// the blob's header (`check_sidecar_against_blob`: a class count other than
+/// the blob's, or for a version 2 blob any of `attention`, `pool`,
+/// `features`, `gate`, is invalid_sidecar naming the key).
 /// A blob file larger than `ModelLimits{}.max_blob_bytes()` (or an endless
 /// one, /dev/zero) is limit_exceeded, found before it is read whole.
 inline Model load_model(const std::filesystem::path& blob_path) {
@@ -424,11 +458,7 @@ inline Model load_model(const std::filesystem::path& blob_path) {
   const std::vector<std::uint8_t> text = detail::read_bytes(sp, kMaxSidecarBytes);
   m.sidecar = parse_sidecar(std::string(text.begin(), text.end()), sp.string() + ": ");
   detail::check_blob_sha(m.sidecar, sha256_hex(bytes.data(), bytes.size()), blob_path);
-  if (!m.sidecar.classes.empty() && m.sidecar.classes.size() != m.blob.header.classes) {
-    detail::bad_key(sp.string() + ": ", "classes",
-                    std::to_string(m.sidecar.classes.size()) + " names for a blob of " +
-                        std::to_string(m.blob.header.classes) + " classes");
-  }
+  check_sidecar_against_blob(m.sidecar, m.blob.header, sp.string() + ": ");
   m.has_sidecar = true;
   return m;
 }
@@ -494,17 +524,35 @@ inline std::optional<ModelGate> load_gate(const Sidecar& s, const std::filesyste
   return m;
 }
 
-/// The attention options of a loaded model: the sidecar's `attention` (or
-/// the default) with its gates (`load_gate`).
+/// The attention options of a loaded model: v1, the sidecar's `attention`
+/// (or the default) with its gates (`load_gate`); v2, `ModelAttention{}`
+/// (the blob carries its attention options and gate: `TemporalModel` reads
+/// them from the descriptor).
 inline ModelAttention model_attention(const Model& m, const std::filesystem::path& blob_path) {
+  if (m.blob.header.version == rvne::kVersion2) return ModelAttention{};
   ModelAttention a = m.sidecar.attention_or_default();
   if (m.has_sidecar) a.gate = load_gate(m.sidecar, blob_path, m.blob.header);
   return a;
 }
 
+/// The pooling of a loaded model: v1, the sidecar's `pool` (or mean); v2,
+/// the blob's (`TemporalModel::pool()`).
+inline Pool model_pool(const Model& m) noexcept {
+  if (m.blob.header.version == rvne::kVersion2) {
+    return m.blob.header.arch.pool == rvne::PoolKind::last ? Pool::last : Pool::mean;
+  }
+  return m.sidecar.pool_or_default();
+}
+
 /// Writes the blob (atomically) and then its sidecar. Returns the sidecar as
-/// written (with blob_sha256).
+/// written (with blob_sha256). For a version 2 blob, a sidecar that
+/// contradicts it (`check_sidecar_against_blob`) is invalid_sidecar, refused
+/// before anything is written; a v1 sidecar is written as given (`load_model`
+/// checks its classes).
 inline Sidecar save_model(const std::filesystem::path& blob_path, const rvne::Blob& blob, const Sidecar& s) {
+  if (blob.header.version == rvne::kVersion2) {
+    check_sidecar_against_blob(s, blob.header, sidecar_path(blob_path).string() + ": ");
+  }
   rvne::write_file(blob_path, blob);
   return write_sidecar(blob_path, s);
 }

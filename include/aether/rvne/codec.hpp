@@ -61,15 +61,39 @@ struct Blob {
   }
 
   /// Same shape with every element re-encoded as `dtype` (fp32 -> fp16 rounds
-  /// to nearest even, fp16 -> fp32 is exact). Cost: one pass, one allocation.
+  /// to nearest even, fp16 -> fp32 is exact). Version 2: tensor by tensor
+  /// (`for_each_tensor`), since a tensor's offset in elements depends on the
+  /// element size (16-byte alignment); the descriptor is kept and the padding
+  /// is zero. Throws layout_mismatch for a v2 blob whose weights are not its
+  /// descriptor's layout (a parsed blob always is). Cost: one pass, one
+  /// allocation (v2: plus one offset per tensor).
   Blob converted(Dtype dtype) const {
     Header h = header;
     h.dtype = dtype;
     Blob out;
     out.header = h;
-    const std::size_t n = element_count();
-    out.weights.resize(n * element_size(dtype));
-    for (std::size_t i = 0; i < n; ++i) detail::store_weight(dtype, out.weights.data(), i, weight(i));
+    if (header.version != kVersion2) {
+      const std::size_t n = element_count();
+      out.weights.resize(n * element_size(dtype));
+      for (std::size_t i = 0; i < n; ++i) detail::store_weight(dtype, out.weights.data(), i, weight(i));
+      return out;
+    }
+    if (layout_bytes(header) != weights.size() || layout_bytes(h) > std::numeric_limits<std::size_t>::max()) {
+      aether::detail::fail(Errc::layout_mismatch, "Blob::converted: " + std::to_string(weights.size()) +
+                                                      " weight bytes, but the v2 descriptor's tensors need " +
+                                                      std::to_string(layout_bytes(header)));
+    }
+    std::vector<std::uint64_t> from;  // this blob's tensor offsets, in the one order
+    for_each_tensor(header, [&from](const MatrixShape& m) { from.push_back(m.offset); });
+    out.weights.assign(static_cast<std::size_t>(layout_bytes(h)), 0);
+    std::size_t t = 0;
+    for_each_tensor(h, [&](const MatrixShape& m) {
+      for (std::uint64_t e = 0; e < m.elements(); ++e) {
+        detail::store_weight(dtype, out.weights.data(), static_cast<std::size_t>(m.offset + e),
+                             weight(static_cast<std::size_t>(from[t] + e)));
+      }
+      ++t;
+    });
     return out;
   }
 

@@ -96,7 +96,10 @@ struct LabelledWindow {
 struct DatasetOptions {
   Task task;
   WindowOptions windows;
-  FeaturizerConfig features;       ///< offsets empty: fitted on the training part (train_blob)
+  FeaturizerConfig features;       ///< offsets empty: fitted on the training part (train_blob), unless fit_standardisation is false
+  /// false: `features` is used as given, empty offsets meaning no
+  /// standardisation (a model that carries its featuriser: a version 2 blob).
+  bool fit_standardisation = true;
   std::uint64_t seed = 1;          ///< order task permutations
   std::optional<double> motion_threshold;  ///< motion task: given (eval) or the training median (train)
   std::optional<ClassMap> classes;         ///< given (eval: from the sidecar) or from the training labels
@@ -143,14 +146,15 @@ inline std::vector<RowRange> rows_of_part(const std::vector<Series>& series, con
 }
 
 /// Builds the examples of every part. Without `options.features.offset` the
-/// standardisation is fitted on the training part's frames; without
+/// standardisation is fitted on the training part's frames (unless
+/// `options.fit_standardisation` is false: then none is applied); without
 /// `options.classes` the classes are the training labels (lexicographic).
 /// Throws invalid_data when the training part has no labelled window and no
 /// classes were given, or the motion task has no vitals to set a threshold.
 inline Dataset build_dataset(const std::vector<Recording>& recordings, const DatasetOptions& o) {
   Dataset d;
   d.features = o.features;
-  const bool fit = d.features.offset.empty();
+  const bool fit = o.fit_standardisation && d.features.offset.empty();
   const std::size_t window = o.windows.window;
   for (std::size_t r = 0; r < recordings.size(); ++r) {
     std::vector<Series> s = featurize_recording(recordings[r], r, d.features, !fit, d.counts.frames);
