@@ -469,14 +469,26 @@ class TemporalModel {
     const T* feature_scale = nullptr;
   };
   /// Activations of one `forward`, kept for training's backward pass
-  /// (train/model_backward.hpp): per layer l its input stream `inputs[l]`
-  /// `(N, input_dim)`, its `q`, `k`, `v` and attention output `a`; then the
-  /// pooled vector. Memory per layer N * (input_dim + 2 * (q_heads +
-  /// kv_heads) * head_dim) values. v1 models only (v2 training: see train/).
+  /// (train/model_backward.hpp): per layer l the residual stream entering
+  /// its attention sublayer `inputs[l]` `(N, model_dim)` (v1: the layer's
+  /// input), its `q`, `k`, `v` (after RoPE: what the attention read) and
+  /// attention output `a`; then the pooled vector. v2 also keeps the stream
+  /// entering each layer's convolution `conv_inputs[l]` (with kBlockConv) and
+  /// feed-forward sublayer `ffn_inputs[l]` (with kBlockFfn), the stream
+  /// entering the final norm `final_input`, and the first frame's position
+  /// (RoPE); normed rows, convolution and feed-forward pre-activations and
+  /// RoPE angles are recomputed by the backward from these (train/*_backward.hpp).
+  /// Memory per layer N * (model_dim + 2 * (q_heads + kv_heads) * head_dim)
+  /// values, v2 plus N * model_dim per convolution and feed-forward sublayer
+  /// and N * model_dim once. Gated models: no trace (training through a gate
+  /// is not supported).
   struct Trace {
     std::vector<Matrix> inputs;
     std::vector<Tensor3<T>> q, k, v, a;
     Vector pooled;
+    std::vector<Matrix> conv_inputs, ffn_inputs;  ///< v2 only (empty for v1 or a block that is off)
+    Matrix final_input;                           ///< v2 only
+    std::uint64_t first_position = 0;             ///< v2 only
   };
 
   /// Layer `l`'s weights (l < layers(), unchecked) and the classifier `Wc`
@@ -546,14 +558,13 @@ class TemporalModel {
       if (gated()) {
         detail::fail(Errc::invalid_argument, "TemporalModel::forward: no trace (training) through a gated model");
       }
-      if (header_.version != rvne::kVersion) {
-        detail::fail(Errc::invalid_argument, "TemporalModel::forward: no Trace for a version 2 model (see train/)");
-      }
       *trace = Trace{};
+      trace->first_position = first_position;
     }
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       const Layer& ly = layers_[l];
       if (conv) {
+        if (trace != nullptr) trace->conv_inputs.emplace_back(hm);
         for (std::size_t i = 0; i < n; ++i) {
           T* ui = u + i * d;
           if (ly.conv_norm != nullptr) {
@@ -586,12 +597,14 @@ class TemporalModel {
       }
       for (std::size_t i = 0; i < n; ++i) residual(a.data() + i * qw, ly.wo, ly.bo, fw.row.data(), h + i * d);
       if (ffn) {
+        if (trace != nullptr) trace->ffn_inputs.emplace_back(hm);
         for (std::size_t i = 0; i < n; ++i) {
           ffn_row(ly, normed(h + i * d, ly.ffn_norm, urow(i)), fw.f.data(), fw.row.data(), h + i * d);
         }
       }
     }
     Eigen::Map<Vector> pooled(fw.pooled.data(), static_cast<Eigen::Index>(d));
+    if (trace != nullptr && header_.version == rvne::kVersion2) trace->final_input = hm;
     if (top_.final_norm != nullptr) {  // v2: norm the rows the pooling reads
       const std::size_t first = pool == Pool::last ? n - 1 : 0;
       for (std::size_t i = first; i < n; ++i) normed(h + i * d, top_.final_norm, urow(i));

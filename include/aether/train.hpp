@@ -8,7 +8,10 @@
 /// and `<omp.h>` in OpenMP builds).
 ///
 /// - train/attention_backward.hpp  exact gradient of the attention kernels
-/// - train/model_backward.hpp      exact gradient of a whole `TemporalModel`
+/// - train/model_backward.hpp      exact gradient of a whole `TemporalModel` (v1 and v2)
+/// - train/rms_norm_backward.hpp, conv_backward.hpp, rope_backward.hpp,
+///   ffn_backward.hpp, linear_backward.hpp, pool_backward.hpp
+///                                 the v2 blocks' backward passes (model_backward.hpp includes them)
 /// - train/optimizer.hpp           `train::AdamW`, gradient-norm clipping
 /// - train/trainer.hpp             `train::train`, `train::evaluate` (mini-batches over
 ///                                 OpenMP with a fixed reduction order)

@@ -9,14 +9,28 @@
 /// Element-wise in float, the norm summed in double in index order: the same
 /// inputs give the same bits on every run and thread count.
 ///
-/// Memory: two floats of state per parameter. Not thread-safe (one owner).
+/// Parameter roles (`ParamRole`, one per parameter; `parameter_roles(header)`
+/// for a blob): `decay` gets the update and the weight decay, `no_decay` the
+/// update only, `frozen` nothing (its moments stay 0 and its value is never
+/// written). A blob's weight matrices (W_in, Wq/Wk/Wv/Wo, conv.taps, W1, W2,
+/// Wc, the gate) decay; its RMSNorm gains and biases do not (decaying a gain
+/// pulls the norm's scale to 0, not towards a simpler model; the usual
+/// choice); the featuriser's standardisation constants (`MatrixShape::
+/// trainable` false) and v2 padding are frozen. v1 blobs are all matrices:
+/// every parameter decays, as before roles existed.
+///
+/// Memory: two floats of state per parameter, one byte of role. Not
+/// thread-safe (one owner).
 
 #include <aether/error.hpp>
+#include <aether/rvne/tensors.hpp>
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace aether::train {
@@ -42,11 +56,43 @@ struct AdamWOptions {
   }
 };
 
+/// What the optimizer does to one parameter (see the file comment).
+enum class ParamRole : std::uint8_t {
+  frozen = 0,    ///< never written: padding, the featuriser's standardisation constants
+  no_decay = 1,  ///< AdamW update without weight decay: RMSNorm gains, biases
+  decay = 2,     ///< AdamW update and weight decay: weight matrices
+};
+
+/// The role of every parameter of a blob of shape `h`
+/// (`rvne::layout_elements(h)` values, `rvne::for_each_tensor` order):
+/// padding and non-trainable tensors frozen, a tensor named "*norm*" or
+/// a bias ("b*", "conv.bias") no_decay, every other tensor decay.
+/// Allocates the vector; O(elements).
+inline std::vector<ParamRole> parameter_roles(const rvne::Header& h) {
+  std::vector<ParamRole> roles(static_cast<std::size_t>(rvne::layout_elements(h)), ParamRole::frozen);
+  rvne::for_each_tensor(h, [&](const rvne::MatrixShape& m) {
+    const char* n = m.name;
+    const bool plain = std::strstr(n, "norm") != nullptr || n[0] == 'b' || std::strcmp(n, "conv.bias") == 0;
+    const ParamRole r = !m.trainable ? ParamRole::frozen : plain ? ParamRole::no_decay : ParamRole::decay;
+    for (std::uint64_t e = 0; e < m.elements(); ++e) roles[static_cast<std::size_t>(m.offset + e)] = r;
+  });
+  return roles;
+}
+
 /// AdamW state for `size` parameters.
 class AdamW {
  public:
-  /// Throws `Errc::invalid_config` for bad options.
+  /// Throws `Errc::invalid_config` for bad options. Every parameter decays.
   AdamW(std::size_t size, AdamWOptions options) : opt_((options.validate(), options)), m_(size, 0.0f), v_(size, 0.0f) {}
+  /// With a role per parameter (`roles.size() == size`, else
+  /// `Errc::invalid_argument`); see `parameter_roles`.
+  AdamW(std::size_t size, AdamWOptions options, std::vector<ParamRole> roles) : AdamW(size, options) {
+    if (roles.size() != size) {
+      aether::detail::fail(Errc::invalid_argument, "AdamW: " + std::to_string(roles.size()) + " parameter roles for " +
+                                                       std::to_string(size) + " parameters");
+    }
+    roles_ = std::move(roles);
+  }
 
   const AdamWOptions& options() const noexcept { return opt_; }
   std::size_t size() const noexcept { return m_.size(); }
@@ -70,11 +116,17 @@ class AdamW {
     const float c2 = 1.0f - static_cast<float>(std::pow(static_cast<double>(opt_.beta2), static_cast<double>(t_)));
     const float decay = opt_.lr * opt_.weight_decay;
     for (std::size_t i = 0; i < m_.size(); ++i) {
+      const ParamRole role = roles_.empty() ? ParamRole::decay : roles_[i];
+      if (role == ParamRole::frozen) continue;
       const float g = grad[i] * clip;
       m_[i] = opt_.beta1 * m_[i] + (1.0f - opt_.beta1) * g;
       v_[i] = opt_.beta2 * v_[i] + (1.0f - opt_.beta2) * g * g;
       const float update = (m_[i] / c1) / (std::sqrt(v_[i] / c2) + opt_.eps);
-      params[i] -= opt_.lr * update + decay * params[i];
+      if (role == ParamRole::decay) {
+        params[i] -= opt_.lr * update + decay * params[i];
+      } else {
+        params[i] -= opt_.lr * update;
+      }
     }
     return norm;
   }
@@ -82,6 +134,7 @@ class AdamW {
  private:
   AdamWOptions opt_;
   std::vector<float> m_, v_;
+  std::vector<ParamRole> roles_;  // empty: every parameter decays
   std::uint64_t t_ = 0;
 };
 

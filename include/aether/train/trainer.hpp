@@ -8,8 +8,17 @@
 /// over the current weights and takes its forward (the bits of inference)
 /// and the exact gradient of it (train/model_backward.hpp).
 ///
+/// Version 1 and 2 shapes: a v2 blob names its pooling and attention
+/// options (`TrainOptions::pool` and a default `TrainOptions::attention` are
+/// then ignored; a non-default one must agree with the blob), its initial
+/// weights are `rvne::init_trainable` (a standardised featuriser's constants
+/// start as offset 0, scale 1: pass `TrainOptions::initial` to train with a
+/// dataset's), and AdamW never writes its padding or standardisation
+/// constants and decays no RMSNorm gain or bias (train/optimizer.hpp,
+/// `parameter_roles`). Gated models are refused (`Errc::invalid_argument`).
+///
 /// Determinism: the initial weights are `rvne::init_random(shape, seed)`
-/// (or `TrainOptions::initial`), the window order of each epoch a seeded
+/// (v2: `rvne::init_trainable`) (or `TrainOptions::initial`), the window order of each epoch a seeded
 /// xorshift64* shuffle, and each window's gradient lands in its own slot;
 /// the slots are summed in window order after the batch. The same seed and
 /// data give a byte-identical blob, for any thread count (OpenMP spreads the
@@ -62,7 +71,7 @@ struct TrainOptions {
   std::size_t batch = 16;                     ///< windows per step (the last batch of an epoch may be smaller)
   AdamWOptions adamw;                         ///< learning rate, betas, weight decay, clipping
   std::uint64_t seed = rvne::kDefaultSeed;    ///< initial weights and window order
-  Pool pool = Pool::mean;                     ///< pooling trained (and stored in the sidecar by the tools)
+  Pool pool = Pool::mean;                     ///< pooling trained (and stored in the sidecar by the tools); v1 only: a v2 blob names its own
   ModelAttention attention;                   ///< attention options (the sidecar's `attention`)
   std::size_t patience = 5;                   ///< stop after this many epochs without a lower validation loss (0: never)
   std::size_t max_steps = 0;                  ///< stop after this many optimiser steps (0: no limit)
@@ -129,7 +138,7 @@ struct EvalResult {
 
 /// Evaluation options: how to run the blob (as it was trained).
 struct EvalOptions {
-  Pool pool = Pool::mean;
+  Pool pool = Pool::mean;  ///< v1 only: a v2 blob names its own
   ModelAttention attention;
   int threads = 0;  ///< as TrainOptions::threads
 };
@@ -198,6 +207,13 @@ inline rvne::Header f32_of(rvne::Header h) {
   return h;
 }
 
+/// The pooling a model of `h` is trained and evaluated with: a v2 blob's
+/// own, else `given`.
+inline Pool pool_of(const rvne::Header& h, Pool given) {
+  if (h.version != rvne::kVersion2) return given;
+  return h.arch.pool == rvne::PoolKind::last ? Pool::last : Pool::mean;
+}
+
 /// Loss and prediction of each example under `model` (forward only).
 /// `forward_all`, `evaluate` and `train` are templates only so that they are
 /// compiled where they are called: as inline non-templates they instantiated
@@ -232,7 +248,8 @@ EvalResult evaluate(const rvne::Blob& blob, const std::vector<Example>& examples
   detail::check_examples(blob.header, examples, "evaluation");
   EvalResult r;
   std::vector<double> loss;
-  detail::forward_all(model, examples, options.pool, options.threads, loss, r.predictions, &r.probabilities);
+  detail::forward_all(model, examples, detail::pool_of(blob.header, options.pool), options.threads, loss,
+                      r.predictions, &r.probabilities);
   r.per_class.assign(blob.header.classes, ClassCounts{});
   std::size_t correct = 0;
   double total = 0;
@@ -278,14 +295,19 @@ TrainResult train(const rvne::Header& shape, const std::vector<Example>& trainin
     }
     rvne::check_layout(options.initial->header, options.initial->weights.size());
     params = options.initial->to_floats();
+  } else if (header.version == rvne::kVersion2) {
+    params = rvne::init_trainable(header, options.seed).to_floats();
   } else {
     params = rvne::init_random(header, options.seed).to_floats();
   }
   const std::size_t P = params.size();
   // Validates the attention options before any work.
-  (void)TemporalModel<float>(header, params.data(), P, options.attention);
+  if (TemporalModel<float>(header, params.data(), P, options.attention).gated()) {
+    aether::detail::fail(Errc::invalid_argument, "train: training through a gated model is not supported");
+  }
+  const Pool pool = detail::pool_of(header, options.pool);
 
-  AdamW opt(P, options.adamw);
+  AdamW opt(P, options.adamw, parameter_roles(header));
   const std::size_t batch = std::min(options.batch, training.size());
   const std::size_t per_epoch = (training.size() + batch - 1) / batch;
   std::size_t planned = per_epoch * options.epochs;
@@ -323,7 +345,7 @@ TrainResult train(const rvne::Header& shape, const std::vector<Example>& trainin
       const TemporalModel<float> model(header, params.data(), P, options.attention);
       detail::parallel_for(m, options.threads, [&](std::size_t j, int tid) {
         const Example& x = training[order[b0 + j]];
-        const WindowResult<float> w = loss_and_gradient<float>(model, x.frames, x.label, options.pool,
+        const WindowResult<float> w = loss_and_gradient<float>(model, x.frames, x.label, pool,
                                                                slots.data() + j * P, scratch[static_cast<std::size_t>(tid)]);
         slot_loss[j] = static_cast<double>(w.loss);
         slot_pred[j] = w.predicted;
@@ -363,7 +385,7 @@ TrainResult train(const rvne::Header& shape, const std::vector<Example>& trainin
       const TemporalModel<float> model(header, params.data(), P, options.attention);
       std::vector<double> vl;
       std::vector<std::size_t> vp;
-      detail::forward_all(model, validation, options.pool, options.threads, vl, vp, nullptr);
+      detail::forward_all(model, validation, pool, options.threads, vl, vp, nullptr);
       double sum = 0;
       std::size_t ok = 0;
       for (std::size_t i = 0; i < validation.size(); ++i) sum += vl[i], ok += vp[i] == validation[i].label ? 1 : 0;

@@ -1,0 +1,29 @@
+#pragma once
+/// \file train/linear_backward.hpp
+/// Backward of the row projections `Y = X W (+ b)` of `TemporalModel::project`
+/// and `residual` (input projection, Q/K/V/O, feed-forward W1/W2, classifier),
+/// for N rows at once:
+///   dW = X^T dY,  db = sum over rows of dY,  dX (+)= dY W^T
+///
+/// Recompute vs store: needs the input rows X (stored by the caller's trace or
+/// recomputed, see each block) and nothing of Y. Memory per frame: none of
+/// its own. Pure; O(N * rows * cols). Thread safety: the caller's buffers.
+
+#include <Eigen/Core>
+
+#include <cstddef>
+
+namespace aether::train {
+
+/// Writes dW (`[in][out]`, overwritten) and, when `db` is non-null, db
+/// (`out` values, overwritten) from the input rows `x` `(N, in)` and dL/dY
+/// `dy` `(N, out)`.
+template <class XMat, class DyMat, class T>
+void linear_weight_backward(const XMat& x, const DyMat& dy, T* dw, T* db) {
+  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  Eigen::Map<Matrix>(dw, x.cols(), dy.cols()).noalias() = x.transpose() * dy;
+  if (db != nullptr) Eigen::Map<Vector>(db, dy.cols()) = dy.colwise().sum().transpose();
+}
+
+}  // namespace aether::train
