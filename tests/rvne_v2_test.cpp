@@ -629,7 +629,7 @@ TEST(RvneV2Limits, MaximalFieldsAreComputedIn64BitsAndRefusedCleanly) {
   // One layer: the exact size, computed here in 128 bits from the documented
   // tensor list, is far beyond 2^32 and below 2^64.
   const rvne::Header one = maximal_header(1);
-  using u128 = unsigned __int128;
+  __extension__ typedef unsigned __int128 u128;  // GCC and clang; exact beyond 2^64
   const u128 D = 0xFFFF, dm = 0xFFFF, q = u128{0xFFFF} * 0xFFFE, kv = q, C = 0xFFFF, f = 0xFFFF, k = 0xFFFF;
   const u128 gate = 2 * u128{0xFFFF} * 0xFFFE + 2 * u128{0xFFFF} * 0xFFFF + 2 * u128{0xFFFF} + 2;
   const u128 sizes[] = {D, D,  D * dm, dm, dm, k * dm, dm, dm, dm * q, q, dm * kv, kv, dm * kv, kv, q * dm, dm,
