@@ -222,6 +222,40 @@ TEST(RvneV2, StandardisationTensorsKeepTheirValues) {
   });
 }
 
+// Converting a v2 blob between fp32 and fp16 moves every tensor to its
+// offset in the other dtype's layout (16-byte alignment is 4 floats but 8
+// halves): was element by element, which put tensors after the first padding
+// at the wrong offsets (serialize then refused the section: layout_mismatch).
+TEST(RvneV2, ConvertedKeepsEveryTensorAtItsLayoutOffset) {
+  for (std::uint32_t blocks : {0x00u, 0x01u, 0x0Du, 0xFFu}) {
+    SCOPED_TRACE(blocks);
+    const rvne::Header h32 = small_header(blocks);
+    const rvne::Blob b32 = rvne::init_trainable(h32, blocks + 21);
+    const rvne::Blob b16 = b32.converted(rvne::Dtype::f16);
+    rvne::Header h16 = h32;
+    h16.dtype = rvne::Dtype::f16;
+    ASSERT_TRUE(b16.header == h16);
+    ASSERT_EQ(b16.weights.size(), rvne::layout_bytes(h16));
+    const Bytes bytes16 = rvne::serialize(b16);  // the section is h16's layout, padding zero
+    expect_aligned_and_padded(bytes16, h16);
+    for (std::uint64_t t = 0; t < rvne::matrix_count(h32); ++t) {
+      const rvne::MatrixShape m32 = rvne::matrix_shape(h32, t), m16 = rvne::matrix_shape(h16, t);
+      ASSERT_STREQ(m32.name, m16.name);
+      for (std::uint64_t i = 0; i < m32.elements(); ++i) {
+        const float want = aether::half_bits_to_float(aether::float_to_half_bits(b32.weight(m32.offset + i)));
+        ASSERT_EQ(b16.weight(m16.offset + i), want) << m32.name << " layer " << m32.layer << " element " << i;
+      }
+    }
+    // fp16 -> fp32 is exact: converting back gives the rounded fp32 blob.
+    const rvne::Blob back = b16.converted(rvne::Dtype::f32);
+    EXPECT_EQ(rvne::serialize(back.converted(rvne::Dtype::f16)), bytes16);
+  }
+  rvne::Blob wrong = rvne::init_trainable(small_header(), 1);
+  wrong.weights.resize(wrong.weights.size() - 4);
+  const std::string msg = aether_test::error_text(Errc::layout_mismatch, [&] { (void)wrong.converted(rvne::Dtype::f16); });
+  EXPECT_NE(msg.find("converting a version 2 blob of " + std::to_string(wrong.weights.size())), std::string::npos) << msg;
+}
+
 // No descriptor byte is ignored: flipping any bit of 0x18..0x7F is either
 // refused or decodes to a different header (one encoding per model).
 TEST(RvneV2, EveryDescriptorBitIsReadOrRefused) {
