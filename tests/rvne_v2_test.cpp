@@ -757,6 +757,36 @@ TEST(RvneV2Model, ContradictingModelAttentionNamesTheField) {
   EXPECT_NE(msg.find("ModelAttention.gate"), std::string::npos) << msg;
 }
 
+// A gated v2 blob whose gate tensor holds a NaN or an infinity: refused as
+// invalid_config naming the layer and the value, as ModelGate's weights are
+// (model_fuzz found it throwing FastGrnnGate's invalid_argument, naming no tensor).
+TEST(RvneV2Model, NonFiniteGateWeightsAreInvalidConfigNamingTheTensor) {
+  const rvne::Header h = gated_header();
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    rvne::Blob blob = rvne::init_trainable(h, 8);
+    const rvne::MatrixShape gate = [&] {
+      rvne::MatrixShape g;
+      rvne::for_each_tensor(h, [&](const rvne::MatrixShape& m) {
+        if (std::string(m.name) == "gate" && m.layer == 1) g = m;
+      });
+      return g;
+    }();
+    ASSERT_EQ(gate.elements(), rvne::gate_packed_size(h.head_dim, 3));
+    d::store_weight(h.dtype, blob.weights.data(), gate.offset + 5, bad);
+    const Bytes bytes = rvne::serialize(blob);  // the codec does not look at values
+    const std::string msg = aether_test::error_text(Errc::invalid_config, [&] { Model(rvne::parse(bytes)); });
+    EXPECT_NE(msg.find("gate tensor of layer 1: value 5 of " + std::to_string(gate.elements()) + " is not finite"),
+              std::string::npos)
+        << msg;
+    // fp16 weights too, and the in-place (BlobView) constructor.
+    const rvne::Blob b16 = blob.converted(rvne::Dtype::f16);
+    EXPECT_EQ(aether_test::error_code_of([&] { Model m(b16); }), Errc::invalid_config);
+    const rvne::ParseResult r = rvne::try_parse(bytes.data(), bytes.size());
+    ASSERT_TRUE(r.ok()) << r.message;
+    EXPECT_EQ(aether_test::error_code_of([&] { Model m(r.view); }), Errc::invalid_config);
+  }
+}
+
 TEST(RvneV2Model, EveryBlockCombinationRunsForwardAndStream) {
   for (std::uint32_t blocks = 0; blocks <= rvne::kKnownBlocks; blocks += 5) {
     SCOPED_TRACE(blocks);
