@@ -140,8 +140,13 @@ TEST(RvneAlloc, ThrowingParserAllocatesOnlyTheMessage) {
 TEST(RvneAlloc, NonThrowingParserNeverAllocatesForVersion2) {
   const rvne::Header h = rvne::v2_benchmark_header();
   const std::vector<std::uint8_t> good = rvne::serialize(rvne::init_trainable(h, 3));
-  auto recrc = [](std::vector<std::uint8_t> b) {
-    rvne::detail::store_u32(b.data() + b.size() - 4, rvne::crc32(b.data(), b.size() - 4));
+  ASSERT_GT(good.size(), 132u);
+  // Bounds-checked stores (GCC's -Wstringop-overflow cannot see the sizes).
+  auto put32 = [](std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v) {
+    if (at + 4 <= b.size()) rvne::detail::store_u32(b.data() + at, v);
+  };
+  auto recrc = [&put32](std::vector<std::uint8_t> b) {
+    if (b.size() >= 4) put32(b, b.size() - 4, rvne::crc32(b.data(), b.size() - 4));
     return b;
   };
   struct Case {
@@ -153,15 +158,15 @@ TEST(RvneAlloc, NonThrowingParserNeverAllocatesForVersion2) {
   cases.push_back({"good", good, Errc::ok});
   for (std::uint32_t wl : kHostileLens) {
     std::vector<std::uint8_t> b(good.begin(), good.begin() + 132);
-    rvne::detail::store_u32(b.data() + rvne::detail::kOffWeightsLen, wl);
+    put32(b, rvne::detail::kOffWeightsLen, wl);
     cases.push_back({"hostile weights_len", recrc(b), Errc::truncated});
   }
   std::vector<std::uint8_t> b = good;
-  rvne::detail::store_u32(b.data() + rvne::detail::kOffBlocks, 0x1FF);
+  put32(b, rvne::detail::kOffBlocks, 0x1FF);
   cases.push_back({"unknown block", recrc(b), Errc::unsupported_feature});
   b = std::vector<std::uint8_t>(good.begin(), good.end() - 4);
   b.insert(b.end(), 8, 0);
-  rvne::detail::store_u32(b.data() + rvne::detail::kOffWeightsLen, static_cast<std::uint32_t>(b.size() - 132));
+  put32(b, rvne::detail::kOffWeightsLen, static_cast<std::uint32_t>(b.size() - 132));
   cases.push_back({"layout mismatch", recrc(b), Errc::layout_mismatch});
   rvne::Header wide = h;  // every u16 field at its maximum: the layout saturates
   wide.input_dim = wide.q_heads = wide.kv_heads = wide.layers = wide.classes = 0xFFFF;
