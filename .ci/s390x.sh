@@ -11,14 +11,19 @@
 #     with the host compiler (only rvne_codec_report and init_random_blob);
 #  3. ctest of the cross build under qemu-s390x: rvne_test (hostile inputs
 #     get their documented error codes, CRCs, the reference sha256),
-#     rvne_alloc_test, half_test, and the rvne/init_random_blob exit codes;
+#     rvne_v2_test (the version 2 codec: round trips, every validation rule,
+#     and TemporalModel's forward and stream over v2 blobs), rvne_alloc_test,
+#     half_test, and the rvne/init_random_blob exit codes;
 #  4. model_init.rvne written by the s390x init_random_blob has the sha256 of
 #     the x86 one and the documented 7c6c074e...d49d;
 #  5. rvne_codec_report over every blob the tests hold (tests/data/**.rvne,
 #     tests/fuzz/corpus*/) and blobs made in memory: its report (error code,
 #     CRC, header, re-serialisation identical) and every file it writes
 #     (re-serialised blobs, widened weights, generated blobs) are identical
-#     on both hosts.
+#     on both hosts; version 2 blobs (the committed v2 fuzz seeds and
+#     init_trainable(v2_benchmark_header(), 19) and a small gated,
+#     standardised shape, fp32 and fp16, converted both ways) with their
+#     decoded descriptor and every tensor's offset and widened-value CRC.
 # Exit status: non-zero on the first failing check.
 set -euo pipefail
 
@@ -84,6 +89,13 @@ run "$build/rvne_codec_report" "$work/s390x/report" "${blobs[@]}" >"$work/s390x/
   || fail "rvne_codec_report on the host (see $work/host/report.txt)"
 diff -u "$work/host/report.txt" "$work/s390x/report.txt" || fail "codec report differs between the host and s390x"
 diff -r "$work/host/report" "$work/s390x/report" || fail "files written by the codec differ between the host and s390x"
+for v2 in gen_v2_benchmark_f32.rvne gen_v2_small_gated_f16.rvne; do
+  [ -f "$work/s390x/report/$v2" ] || fail "the s390x report wrote no $v2"
+  echo "$v2 sha256: s390x $(sha256sum "$work/s390x/report/$v2" | cut -d' ' -f1)," \
+       "host $(sha256sum "$work/host/report/$v2" | cut -d' ' -f1)"
+done
+v2_accepted=$(grep -c " v2 blocks " "$work/host/report.txt" || true)
+[ "$v2_accepted" -gt 0 ] || fail "no version 2 blob was accepted by the report"
 accepted=$(grep -c "code ok" "$work/host/report.txt" || true)
 echo "s390x.sh: ${#blobs[@]} stored blobs + generated ones, $(wc -l <"$work/host/report.txt") reports" \
-     "($accepted accepted, $(ls "$work/host/report" | wc -l) files) identical on s390x and the host"
+     "($accepted accepted, $v2_accepted of them version 2, $(ls "$work/host/report" | wc -l) files) identical on s390x and the host"

@@ -2,7 +2,9 @@
 // deeply nested JSON, gate dimensions whose size wraps, gate files outside
 // the sidecar's folder or without end, window/stride near 2^64, numbers
 // beyond int/float range, truncating integers, labels with surrounding
-// spaces, and the messages of bad sidecar values. Each case checks the
+// spaces, the messages of bad sidecar values, and hostile version-2 .rvne
+// blobs (issue 19: descriptor fields, unknown ids, featuriser, tensor
+// section, padding, reserved bytes). Each case checks the
 // Errc (or the count a recording reader keeps) and that the message names
 // the file, key or value. The files are written in a temporary folder.
 
@@ -391,6 +393,87 @@ TEST(HostileFiles, FilesWithoutSizeAreReadOnlyUpToTheLargestBlob) {
   fs::resize_file(big, aether::ModelLimits{}.max_blob_bytes() + 1);
   what = error_text(Errc::limit_exceeded, [&] { io::load_model(big); });
   EXPECT_TRUE(has(what, "big.rvne") && has(what, std::to_string(aether::ModelLimits{}.max_blob_bytes() + 1))) << what;
+}
+
+// --- issue 19 items 3, 6: hostile version 2 blobs --------------------------
+
+/// `bytes` with its CRC recomputed (so each case fails its own rule, not rule 6).
+std::vector<std::uint8_t> with_crc(std::vector<std::uint8_t> bytes) {
+  aether::rvne::detail::store_u32(bytes.data() + bytes.size() - 4,
+                                  aether::rvne::crc32(bytes.data(), bytes.size() - 4));
+  return bytes;
+}
+
+TEST(HostileV2, DescriptorFieldsIdsFeaturiserAndSectionGetTheirCodes) {
+  namespace rvne = aether::rvne;
+  namespace d = aether::rvne::detail;
+  // The benchmark shape with a gate-free small variant that has padding
+  // (input_dim 5 -> d_model 6: W_in is 30 floats, 8 bytes of padding follow).
+  rvne::Header h = rvne::v2_benchmark_header();
+  h.input_dim = 5;
+  h.arch.d_model = 6;
+  h.head_dim = 4;
+  const std::vector<std::uint8_t> good = rvne::serialize(rvne::init_trainable(h, 2));
+  ASSERT_EQ(d::load_u16(good.data() + d::kOffFeatureKind), 1u);  // csi-amplitude, version 1, log + centre
+  struct Case {
+    const char* name;
+    std::size_t at;
+    int width;
+    std::uint32_t value;
+    Errc want;
+    const char* names;  // in the message
+  };
+  const Case cases[] = {
+      {"d_model 0", d::kOffDModel, 2, 0, Errc::invalid_header, "d_model 0"},
+      {"ffn_dim 0", d::kOffFfnDim, 2, 0, Errc::invalid_header, "ffn_dim 0"},
+      {"conv_kernel 0", d::kOffConvKernel, 2, 0, Errc::invalid_header, "conv_kernel 0"},
+      {"norm_eps 2", d::kOffNormEps, 4, 0x40000000u, Errc::invalid_header, "norm_eps 2"},
+      {"rope_base 0.5", d::kOffRopeBase, 4, 0x3F000000u, Errc::invalid_header, "rope_base 0.5"},
+      {"block_size 0", d::kOffBlockSize, 4, 0, Errc::invalid_header, "block_size 0"},
+      {"causal 7", d::kOffCausal, 1, 7, Errc::invalid_header, "causal 7"},
+      {"global_count 200", d::kOffGlobalCount, 1, 200, Errc::invalid_header, "global_count 200"},
+      {"unknown block bit", d::kOffBlocks, 4, 0x000100FFu, Errc::unsupported_feature, "unknown block bit(s) 0x00010000"},
+      {"unknown conv activation", d::kOffConvAct, 1, 9, Errc::unsupported_feature, "conv_activation id 9"},
+      {"unknown ffn activation", d::kOffFfnAct, 1, 3, Errc::unsupported_feature, "ffn_activation id 3"},
+      {"unknown featuriser kind", d::kOffFeatureKind, 2, 77, Errc::unsupported_feature, "feature_kind id 77"},
+      {"unknown featuriser version", d::kOffFeatureVersion, 2, 3, Errc::unsupported_feature, "feature_version 3"},
+      {"constant flag without version 2", d::kOffFeatureFlags, 1, 0x07, Errc::invalid_header,
+       "feature_version 1 with the constant feature on"},
+      {"version 2 without the constant flag", d::kOffFeatureVersion, 2, 2, Errc::invalid_header,
+       "feature_version 2 with the constant feature off"},
+      {"non-zero reserved descriptor byte", 0x7F, 1, 0x01, Errc::unsupported_flags,
+       "reserved descriptor byte 0x01 at 0x7F"},
+      {"non-zero reserved byte 0x3B", d::kOffReserved3B, 1, 0x10, Errc::unsupported_flags, "at 0x3B"},
+      {"non-zero padding", 128 + 120, 1, 0xAB, Errc::invalid_header, "padding byte 0xAB at 0xF8 before tensor b_in"},
+  };
+  TempDir dir;
+  for (const Case& c : cases) {
+    std::vector<std::uint8_t> b = good;
+    if (c.width == 1) b[c.at] = static_cast<std::uint8_t>(c.value);
+    if (c.width == 2) d::store_u16(b.data() + c.at, static_cast<std::uint16_t>(c.value));
+    if (c.width == 4) d::store_u32(b.data() + c.at, c.value);
+    b = with_crc(b);
+    const fs::path p = dir.path / "v2.rvne";
+    write_text(p, std::string(b.begin(), b.end()));
+    const std::string what = error_text(c.want, [&] { rvne::read_file(p); });
+    EXPECT_TRUE(has(what, "v2.rvne") && has(what, c.names)) << c.name << ": " << what;
+    EXPECT_EQ(rvne::validate(b.data(), b.size()), c.want) << c.name;
+  }
+  // A truncated tensor section: the blob ends 1 and 100 bytes early (weights_len kept).
+  for (std::size_t cut : {std::size_t{1}, std::size_t{100}}) {
+    std::vector<std::uint8_t> b(good.begin(), good.end() - static_cast<std::ptrdiff_t>(cut));
+    const fs::path p = dir.path / "short.rvne";
+    write_text(p, std::string(b.begin(), b.end()));
+    const std::string what = error_text(Errc::truncated, [&] { rvne::read_file(p); });
+    EXPECT_TRUE(has(what, "short.rvne") && has(what, "weights_len " + std::to_string(good.size() - 132))) << what;
+  }
+  // A tensor section one element short of the descriptor's (weights_len and CRC consistent).
+  std::vector<std::uint8_t> b(good.begin(), good.end() - 8);
+  b.insert(b.end(), 4, 0);
+  d::store_u32(b.data() + d::kOffWeightsLen, static_cast<std::uint32_t>(b.size() - 132));
+  b = with_crc(b);
+  EXPECT_TRUE(has(error_text(Errc::layout_mismatch, [&] { rvne::parse(b); }),
+                  "weights_len " + std::to_string(good.size() - 136)));
 }
 
 }  // namespace

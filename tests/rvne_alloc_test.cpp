@@ -133,6 +133,61 @@ TEST(RvneAlloc, ThrowingParserAllocatesOnlyTheMessage) {
   }
 }
 
+// Version 2: accepting a valid v2 blob (descriptor checks, the tensor walk
+// over for_each_tensor, the padding check) and refusing hostile ones
+// (weights_len far beyond the bytes, an unknown block, a layout mismatch,
+// every u16 field at its maximum) allocate nothing.
+TEST(RvneAlloc, NonThrowingParserNeverAllocatesForVersion2) {
+  const rvne::Header h = rvne::v2_benchmark_header();
+  const std::vector<std::uint8_t> good = rvne::serialize(rvne::init_trainable(h, 3));
+  ASSERT_GT(good.size(), 132u);
+  // Bounds-checked stores (GCC's -Wstringop-overflow cannot see the sizes).
+  auto put32 = [](std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v) {
+    if (at + 4 <= b.size()) rvne::detail::store_u32(b.data() + at, v);
+  };
+  auto recrc = [&put32](std::vector<std::uint8_t> b) {
+    if (b.size() >= 4) put32(b, b.size() - 4, rvne::crc32(b.data(), b.size() - 4));
+    return b;
+  };
+  struct Case {
+    const char* what;
+    std::vector<std::uint8_t> bytes;
+    Errc want;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"good", good, Errc::ok});
+  for (std::uint32_t wl : kHostileLens) {
+    std::vector<std::uint8_t> b(good.begin(), good.begin() + 132);
+    put32(b, rvne::detail::kOffWeightsLen, wl);
+    cases.push_back({"hostile weights_len", recrc(b), Errc::truncated});
+  }
+  std::vector<std::uint8_t> b = good;
+  put32(b, rvne::detail::kOffBlocks, 0x1FF);
+  cases.push_back({"unknown block", recrc(b), Errc::unsupported_feature});
+  b = std::vector<std::uint8_t>(good.begin(), good.end() - 4);
+  b.insert(b.end(), 8, 0);
+  put32(b, rvne::detail::kOffWeightsLen, static_cast<std::uint32_t>(b.size() - 132));
+  cases.push_back({"layout mismatch", recrc(b), Errc::layout_mismatch});
+  rvne::Header wide = h;  // every u16 field at its maximum: the layout saturates
+  wide.input_dim = wide.q_heads = wide.kv_heads = wide.layers = wide.classes = 0xFFFF;
+  wide.head_dim = 0xFFFE;
+  wide.arch.d_model = wide.arch.ffn_dim = wide.arch.conv_kernel = wide.arch.conv_dilation = 0xFFFF;
+  b.assign(132, 0);
+  rvne::detail::encode_header(wide, 0, b.data());
+  cases.push_back({"maximal fields", recrc(b), Errc::layout_mismatch});
+  for (const Case& c : cases) {
+    rvne::ParseResult r;
+    std::uint64_t count = 0;
+    {
+      Counting counting;
+      r = rvne::try_parse(c.bytes.data(), c.bytes.size());
+      count = g_count;
+    }
+    EXPECT_EQ(r.code, c.want) << c.what << ": " << r.message;
+    EXPECT_EQ(count, 0u) << c.what;
+  }
+}
+
 TEST(RvneAlloc, ReadFileChecksTheSizeBeforeAllocating) {
   std::random_device rd;
   const auto dir = std::filesystem::temp_directory_path() / ("aether_rvne_alloc_" + std::to_string(rd()));

@@ -808,6 +808,15 @@ class TemporalModel {
       gates_.reserve(header_.layers);
       const std::size_t n = FastGrnnGate<T>::packed_size(header_.head_dim, a.gate->hidden_dim);
       for (std::size_t l = 0; l < header_.layers; ++l) {
+        // As ModelGate's weights (check_gate): a gate's weights must be finite
+        // (FastGrnnGate refuses others with invalid_argument, naming no tensor).
+        for (std::size_t e = 0; e < n; ++e) {
+          if (!std::isfinite(static_cast<double>(layers_[l].gate[e]))) {
+            aether::detail::fail(Errc::invalid_config, "the blob's gate tensor of layer " + std::to_string(l) +
+                                                           ": value " + std::to_string(e) + " of " + std::to_string(n) +
+                                                           " is not finite (a gate's weights must be)");
+          }
+        }
         gates_.push_back(FastGrnnGate<T>::from_packed(header_.head_dim, a.gate->hidden_dim, layers_[l].gate, n));
       }
       return;

@@ -84,7 +84,9 @@ inline LeadingBlob leading_blob(const std::uint8_t* data, std::size_t size) {
   LeadingBlob b;
   b.consumed = size;
   if (size >= rvne::kMinBlobSize) {
-    const std::uint64_t claimed = std::uint64_t{rvne::kMinBlobSize} + rvne::detail::load_u32(data + rvne::detail::kOffWeightsLen);
+    // v1: 24 + weights_len + 4 bytes; v2: 128 + weights_len + 4.
+    const std::uint64_t head = rvne::detail::header_size(rvne::detail::load_u16(data + rvne::detail::kOffVersion));
+    const std::uint64_t claimed = head + rvne::kCrcSize + rvne::detail::load_u32(data + rvne::detail::kOffWeightsLen);
     if (claimed <= size) b.consumed = static_cast<std::size_t>(claimed);
   }
   b.bytes.assign(data, data + b.consumed);

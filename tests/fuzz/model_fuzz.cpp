@@ -3,8 +3,9 @@
 //
 // Input layout (any bytes are a valid input):
 //   [blob][options: 6 bytes][frame values: 2 bytes each]
-// The blob is the first 28 + weights_len bytes (weights_len read at 0x14;
-// the whole input when that is longer than the input). A blob whose only
+// The blob is the first 28 + weights_len bytes (v2: 132 + weights_len;
+// weights_len read at 0x14; the whole input when that is longer than the
+// input). A blob whose only
 // fault is its CRC is repaired (the parser fuzzer covers CRC rejection), so
 // mutations reach the model. Options (missing bytes read as 0):
 //   o[0] bit 0 dense backend, bit 1 bidirectional, bits 2-3 eviction
@@ -12,6 +13,10 @@
 //   o[1] window % 40; o[2] block_size % 20 (0 must be refused);
 //   o[3] global tokens: {}, {0}, {0, 2} or {o[3] / 4} (out of range allowed)
 //   o[4] frames N = 1 + o[4] % 6; o[5] stream capacity o[5] % 12 (0 refused)
+// A version 2 blob carries its attention options: it is loaded with
+// ModelAttention{} (o[0] bits 0-1 and o[1..3] unused) unless o[0] bit 5 is
+// set, when the blob's own options with the window changed must be refused
+// (invalid_config); eviction, pooling, N and the capacity apply as for v1.
 // Frame values are IEEE binary16 bit patterns widened to float, so NaN, +-Inf,
 // subnormals and +-65504 all occur; the values are reused cyclically when
 // the input runs out (all zero when there are none).
@@ -21,6 +26,8 @@
 //    exception, which libFuzzer reports), with an expected code per stage:
 //    construction invalid_header / layout_mismatch / invalid_config /
 //    limit_exceeded, make_stream invalid_argument, push cache_full;
+//  - v2: a contradicting ModelAttention is refused with invalid_config; the
+//    convolution's reach is capped at kMaxConvReach (ModelLimits);
 //  - forward and push of well-shaped frames never throw;
 //  - a refused push leaves the stream as it was (size, pushed count);
 //  - a causal sparse stream that evicted nothing returns, bit for bit, the
@@ -60,6 +67,8 @@ using Model = aether::TemporalModel<float>;
 // The fuzzer's model cap: small enough that inputs of a few KiB cross it (so
 // both the refusal and the load paths run), large enough for real layouts.
 constexpr std::uint64_t kMaxWeights = 1024;
+// The fuzzer's cap on a v2 convolution's look-back (frames per layer a stream holds).
+constexpr std::uint64_t kMaxConvReach = 64;
 
 void expect_code(const aether::Error& e, std::initializer_list<Errc> allowed, const char* stage) {
   for (Errc c : allowed) {
@@ -79,14 +88,24 @@ void expect_code(const aether::Error& e, std::initializer_list<Errc> allowed, co
 // Computed in double: header fields are 32-bit and their products overflow
 // 64-bit integers (UBSan found one such header); a licence beyond 2^63 bytes
 // is as good as unlimited, so no precision is needed up there.
+// v2 widens a row by the residual width, the feed-forward hidden width, the
+// RoPE table and the gates' hidden states, and holds the convolution's
+// look-back rows per layer.
 double licence(const rvne::Header& h, std::size_t frames, std::size_t capacity) {
-  const double width = static_cast<double>(h.input_dim) +
-                       3.0 * (static_cast<double>(h.q_heads) + static_cast<double>(h.kv_heads)) * h.head_dim +
-                       static_cast<double>(h.classes);
+  const rvne::Architecture& a = h.arch;
+  double width = static_cast<double>(h.input_dim) +
+                 3.0 * (static_cast<double>(h.q_heads) + static_cast<double>(h.kv_heads)) * h.head_dim +
+                 static_cast<double>(h.classes);
+  double conv_rows = 0.0;
+  if (h.version == rvne::kVersion2) {
+    width += 3.0 * h.model_dim() + a.ffn_dim + 2.0 * h.head_dim +
+             static_cast<double>(a.attention.gate_hidden) * (static_cast<double>(h.q_heads) + h.kv_heads);
+    if (a.has(rvne::kBlockConv)) conv_rows = static_cast<double>(a.conv_kernel) * a.conv_dilation + 1.0;
+  }
   const double rows = static_cast<double>(frames) * static_cast<double>(frames) +
                       static_cast<double>(frames + capacity + 16);
   return 2.0 * static_cast<double>(rvne::layout_elements(h)) * 4 +
-         16.0 * rows * width * (static_cast<double>(h.layers) + 1) + 65536.0;
+         16.0 * (rows + conv_rows) * width * (static_cast<double>(h.layers) + 1) + 65536.0;
 }
 
 bool same_bits(float a, float b) {
@@ -119,19 +138,36 @@ void run_model(const rvne::Blob& blob, const std::uint8_t* opt, std::size_t opt_
   const std::size_t capacity = o(5) % 12;
   aether::ModelLimits limits;
   limits.max_weight_elements = kMaxWeights;
+  limits.max_conv_reach = kMaxConvReach;
+  const bool v2 = blob.header.version == rvne::kVersion2;
+  bool contradict = false;
+  if (v2) {
+    attn = aether::ModelAttention{};
+    if ((o(0) & 32) != 0 && Model::check(blob.header, blob.weights.size(), attn, limits) == Errc::ok) {
+      attn = Model::attention_of(blob.header);
+      attn.window += 1;
+      contradict = true;
+    }
+  }
 
   const HeapWatch watch;
   const double budget = licence(blob.header, frames, capacity);
   std::unique_ptr<Model> model;
   try {
     model = std::make_unique<Model>(blob, attn, limits);
+    if (contradict) die("a v2 model was built with a contradicting ModelAttention");
   } catch (const aether::Error& e) {
+    if (contradict && e.code() != Errc::invalid_config) die("a contradicting ModelAttention was not invalid_config");
     expect_code(e, {Errc::invalid_header, Errc::layout_mismatch, Errc::invalid_config, Errc::limit_exceeded},
                 "TemporalModel construction");
     if (watch.peak() > (64LL << 10)) die("a refused model load allocated more than 64 KiB");
     return;
   }
   if (rvne::layout_elements(blob.header) > kMaxWeights) die("a model beyond ModelLimits was loaded");
+  if (v2 && blob.header.arch.has(rvne::kBlockConv) &&
+      aether::block::conv_reach(blob.header.arch.conv_kernel, blob.header.arch.conv_dilation) > kMaxConvReach) {
+    die("a v2 model beyond ModelLimits::max_conv_reach was loaded");
+  }
 
   const std::size_t D = model->input_dim();
   Model::Matrix x(static_cast<Eigen::Index>(frames), static_cast<Eigen::Index>(D));
@@ -178,8 +214,10 @@ void run_model(const rvne::Blob& blob, const std::uint8_t* opt, std::size_t opt_
   }
   if (static_cast<double>(watch.peak()) > budget) die("the stream allocated more than the header licenses");
 
-  // Exactness where it is defined: causal sparse, nothing evicted.
-  if (accepted > 0 && !evicted && attn.causal && attn.backend == aether::Backend::SparseGqa) {
+  // Exactness where it is defined: causal sparse, nothing evicted, ungated
+  // (a gate's kept set may differ between the stream and a forward).
+  const aether::ModelAttention used = v2 ? Model::attention_of(blob.header) : attn;
+  if (accepted > 0 && !evicted && used.causal && used.backend == aether::Backend::SparseGqa && !used.gate) {
     Model::Matrix seen(static_cast<Eigen::Index>(accepted), static_cast<Eigen::Index>(D));
     for (std::size_t t = 0; t < accepted; ++t) seen.row(static_cast<Eigen::Index>(t)) = x.row(static_cast<Eigen::Index>(t % frames));
     const Model::Vector want = model->forward(seen, aether::Pool::last);
