@@ -14,10 +14,12 @@
 ///                                 the v2 blocks' backward passes (model_backward.hpp includes them)
 /// - train/optimizer.hpp           `train::AdamW`, gradient-norm clipping
 /// - train/trainer.hpp             `train::train`, `train::evaluate` (mini-batches over
-///                                 OpenMP with a fixed reduction order)
+///                                 OpenMP with a fixed reduction order), `train::Augment`
+/// - train/v2_defaults.hpp         `train::V2Defaults`: the v2 model and recipe train_blob trains
 
 #include <aether/aether.hpp>
 #include <aether/train/attention_backward.hpp>
 #include <aether/train/model_backward.hpp>
 #include <aether/train/optimizer.hpp>
 #include <aether/train/trainer.hpp>
+#include <aether/train/v2_defaults.hpp>

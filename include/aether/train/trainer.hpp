@@ -65,6 +65,23 @@ struct Example {
   std::size_t label = 0;  ///< class index, < n_classes
 };
 
+/// Training-time augmentation against session drift: the static channel
+/// (each feature's level) moves between sessions while the motion does not.
+/// Every training window of every epoch gets a fresh random offset per
+/// feature, held over all its frames: `drift * n_f` per feature f plus a
+/// smooth part `tilt * (a + b z_f)` over the feature index (z_f from -1 to 1
+/// across the offset features), n, a, b standard normal. Offsets are drawn
+/// from (seed, epoch, window index), so the result does not depend on the
+/// thread count. Validation and evaluation windows are never touched.
+/// Cost: one copy of the window per training step.
+struct Augment {
+  float drift = 0.0f;        ///< std of the independent offset per feature (standardised units); 0 = off
+  float tilt = 0.0f;         ///< std of the smooth offset (level and tilt over the feature index); 0 = off
+  std::size_t features = 0;  ///< offset the first `features` columns only (0: all; e.g. exclude a constant feature)
+
+  bool on() const noexcept { return drift > 0.0f || tilt > 0.0f; }
+};
+
 /// Training options (see the file comment for what is deterministic).
 struct TrainOptions {
   std::size_t epochs = 20;                    ///< passes over the training windows
@@ -77,6 +94,7 @@ struct TrainOptions {
   std::size_t max_steps = 0;                  ///< stop after this many optimiser steps (0: no limit)
   int threads = 0;                            ///< OpenMP threads over a batch's windows (0: OpenMP's default)
   std::optional<rvne::Blob> initial;          ///< start from these weights (same shape) instead of init_random
+  Augment augment;                            ///< off by default
 };
 
 /// Reported to the progress callback after every step.
@@ -144,6 +162,24 @@ struct EvalOptions {
 };
 
 namespace detail {
+
+/// `x` with `Augment`'s offsets for window `index` in `epoch` (see Augment).
+/// Deterministic: a generator seeded from (seed, epoch, index) alone.
+inline Matrix augmented(const Matrix& x, const Augment& a, std::uint64_t seed, std::size_t epoch, std::size_t index) {
+  std::uint64_t s = seed ^ (0xA24BAED4963EE407ull * (epoch + 1)) ^ (0x9FB21C651E98DF25ull * (index + 1));
+  rvne::detail::XorShift64Star rng(s == 0 ? 1 : s);
+  auto uniform = [&rng] { return (static_cast<double>(rng.next_u32()) + 0.5) / 4294967296.0; };
+  auto normal = [&] { return std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform()); };
+  const Eigen::Index f = a.features == 0 ? x.cols() : std::min<Eigen::Index>(x.cols(), static_cast<Eigen::Index>(a.features));
+  const double level = normal(), slope = normal();
+  Matrix out = x;
+  for (Eigen::Index c = 0; c < f; ++c) {
+    const double z = f > 1 ? 2.0 * static_cast<double>(c) / static_cast<double>(f - 1) - 1.0 : 0.0;
+    const double off = static_cast<double>(a.drift) * normal() + static_cast<double>(a.tilt) * (level + slope * z);
+    out.col(c).array() += static_cast<float>(off);
+  }
+  return out;
+}
 
 /// Throws `Errc::invalid_argument` naming the first example whose shape or
 /// label does not fit `h` (`what` names the set).
@@ -345,8 +381,11 @@ TrainResult train(const rvne::Header& shape, const std::vector<Example>& trainin
       const TemporalModel<float> model(header, params.data(), P, options.attention);
       detail::parallel_for(m, options.threads, [&](std::size_t j, int tid) {
         const Example& x = training[order[b0 + j]];
-        const WindowResult<float> w = loss_and_gradient<float>(model, x.frames, x.label, pool,
-                                                               slots.data() + j * P, scratch[static_cast<std::size_t>(tid)]);
+        Matrix moved;
+        if (options.augment.on()) moved = detail::augmented(x.frames, options.augment, options.seed, epoch, order[b0 + j]);
+        const WindowResult<float> w = loss_and_gradient<float>(model, options.augment.on() ? moved : x.frames, x.label,
+                                                               pool, slots.data() + j * P,
+                                                               scratch[static_cast<std::size_t>(tid)]);
         slot_loss[j] = static_cast<double>(w.loss);
         slot_pred[j] = w.predicted;
       });

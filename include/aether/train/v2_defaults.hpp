@@ -1,0 +1,105 @@
+#pragma once
+/// \file train/v2_defaults.hpp
+/// The v2 defaults: the one place that says which v2 model `train_blob`
+/// trains and how (sizes, blocks, activations, pooling, attention,
+/// learning rate, epochs, augmentation). `train_blob` (its `--help` prints
+/// them), the synthetic-task tests and docs/training.md all read this
+/// struct; a caller changes a field, never copies a value.
+///
+/// Chosen by measurement (docs/training.md "v2 defaults"): on held-out runs
+/// of the stability-csi-har session D1 (D2 only reported) and on the
+/// synthetic tasks' held-out rooms. Sized for the node: multiply-adds per
+/// stream push at most 2.5x v1's, `memory_needed` at capacity 128 with an
+/// fp16 cache at most 80 KiB (firmware_report measures both).
+///
+/// Thread safety: plain values. Cost: none.
+
+#include <aether/rvne/format.hpp>
+#include <aether/train/trainer.hpp>
+
+#include <cstdint>
+
+namespace aether::train {
+
+/// Everything the v2 recipe fixes, apart from the data's own sizes (input
+/// width, class count) and the classification window and stride.
+struct V2Defaults {
+  // --- model ---
+  std::uint16_t d_model = 32;       ///< residual width (input projection on)
+  std::uint16_t layers = 2;
+  std::uint16_t q_heads = 4;
+  std::uint16_t kv_heads = 1;
+  std::uint16_t head_dim = 32;
+  std::uint16_t ffn_dim = 64;       ///< feed-forward hidden width
+  std::uint16_t conv_kernel = 5;    ///< causal depthwise convolution taps
+  std::uint16_t conv_dilation = 1;
+  rvne::Activation conv_activation = rvne::Activation::relu;
+  rvne::Activation ffn_activation = rvne::Activation::relu;
+  rvne::PoolKind pool = rvne::PoolKind::mean;
+  float norm_eps = 1e-5f;
+  float rope_base = 10000.0f;
+  std::uint32_t attn_window = 32;   ///< sparse local window
+  std::uint32_t block_size = 16;    ///< sparse landmark block
+  // --- training ---
+  std::size_t epochs = 60;
+  std::size_t batch = 16;
+  std::size_t patience = 0;         ///< every epoch runs; the best validation epoch is kept
+  float lr = 1e-3f;
+  float weight_decay = 1e-2f;       ///< matrices only (parameter_roles)
+  float clip = 1.0f;
+  Augment augment = Augment{0.5f, 0.0f, 0};
+
+  /// The v2 model of these defaults for frames of `input_dim` features and
+  /// `classes` classes (fp32; every block on: input projection, norms,
+  /// convolution, feed-forward, Q/K/V/O and classifier biases, RoPE; sparse
+  /// causal attention with global token 0; no gate). `features` is the
+  /// featuriser the blob will carry (kind none: feature vectors).
+  rvne::Header shape(std::uint16_t input_dim, std::uint16_t classes,
+                     const rvne::FeaturizerDesc& features = rvne::FeaturizerDesc{}) const noexcept {
+    rvne::Header h;
+    h.dtype = rvne::Dtype::f32;
+    h.version = rvne::kVersion2;
+    h.input_dim = input_dim;
+    h.q_heads = q_heads;
+    h.kv_heads = kv_heads;
+    h.head_dim = head_dim;
+    h.layers = layers;
+    h.classes = classes;
+    rvne::Architecture& a = h.arch;
+    a.blocks = rvne::kBlockInputProjection | rvne::kBlockNorm | rvne::kBlockConv | rvne::kBlockFfn |
+               rvne::kBlockQkvBias | rvne::kBlockOutBias | rvne::kBlockRope | rvne::kBlockClassifierBias;
+    a.d_model = d_model;
+    a.ffn_dim = ffn_dim;
+    a.conv_kernel = conv_kernel;
+    a.conv_dilation = conv_dilation;
+    a.conv_activation = conv_activation;
+    a.ffn_activation = ffn_activation;
+    a.pool = pool;
+    a.norm_eps = norm_eps;
+    a.rope_base = rope_base;
+    a.attention.backend = rvne::BackendKind::sparse;
+    a.attention.window = attn_window;
+    a.attention.block_size = block_size;
+    a.attention.causal = 1;
+    a.attention.global_count = 1;
+    a.attention.globals[0] = 0;
+    a.features = features;
+    return h;
+  }
+
+  /// Training options of these defaults (seed 1; threads as OpenMP's default).
+  TrainOptions options() const {
+    TrainOptions t;
+    t.epochs = epochs;
+    t.batch = batch;
+    t.patience = patience;
+    t.adamw.lr = lr;
+    t.adamw.weight_decay = weight_decay;
+    t.adamw.clip_norm = clip;
+    t.augment = augment;
+    t.seed = 1;
+    return t;
+  }
+};
+
+}  // namespace aether::train
