@@ -32,7 +32,8 @@ void print(const char* prefix, std::size_t t, const float* logits, std::size_t n
   std::printf("\n");
 }
 
-void run(const std::vector<std::uint8_t>& bytes, const char* name, const std::vector<firmware_v2::Frame>& frames) {
+// The ring lines of one blob: classify after every push.
+void run_ring(const std::vector<std::uint8_t>& bytes, const char* name, const std::vector<firmware_v2::Frame>& frames) {
   const Model model(aether::rvne::parse(bytes));
   const std::size_t D = model.input_dim(), C = model.classes();
   std::vector<float> feats;  // featurised frames, row-major
@@ -52,6 +53,15 @@ void run(const std::vector<std::uint8_t>& bytes, const char* name, const std::ve
     const Model::Vector logits = model.forward(x, model.pool());
     print(prefix, t, logits.data(), C);
   }
+}
+
+// The stream lines of one blob (fp32 cache): every push's logits.
+void run_stream(const std::vector<std::uint8_t>& bytes, const char* name,
+                const std::vector<firmware_v2::Frame>& frames) {
+  const Model model(aether::rvne::parse(bytes));
+  const std::size_t C = model.classes();
+  std::vector<float> row(model.input_dim());
+  char prefix[96];
   std::snprintf(prefix, sizeof prefix, "v2 stream %s cache=f32", name);
   auto stream = model.make_stream(kCapacity, aether::Eviction::sliding_window);
   for (std::size_t t = 1; t <= frames.size(); ++t) {
@@ -78,9 +88,13 @@ int main(int argc, char** argv) {
     const std::vector<std::uint8_t> v2 = firmware_v2::test_blob(v2_path);
     const std::vector<std::uint8_t> v2_f16 =
         aether::rvne::serialize(aether::rvne::parse(v2).converted(aether::rvne::Dtype::f16));
-    run(v2, "v2_f32", frames);
-    run(v2_f16, "v2_f16", frames);
-    run(v2, "v2_f32_unaligned", frames);
+    // node_image's order: every ring, then the fp32-cache streams.
+    run_ring(v2, "v2_f32", frames);
+    run_ring(v2_f16, "v2_f16", frames);
+    run_ring(v2, "v2_f32_unaligned", frames);
+    run_stream(v2, "v2_f32", frames);
+    run_stream(v2_f16, "v2_f16", frames);
+    run_stream(v2, "v2_f32_unaligned", frames);
     return aether_cli::kExitOk;
   });
 }
