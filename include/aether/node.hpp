@@ -374,7 +374,7 @@ class NodeImpl {
     return h.version == rvne::kVersion2 && h.arch.features.kind != rvne::FeatureKind::none;
   }
   /// `TemporalModel::scratch_size()` of a model over `h`, from the header
-  /// alone (node_test checks the two agree).
+  /// alone (NodeV2.CallerMemoryIsExactlyMemoryNeeded fails if they differ).
   static std::size_t step_scratch(const rvne::Header& h) noexcept {
     const rvne::Architecture& ar = h.arch;
     const std::size_t D = h.input_dim, d = h.model_dim(), qw = std::size_t{h.q_heads} * h.head_dim,
