@@ -107,7 +107,7 @@ if [ -x "$build/node_image" ] || [ -f "$build/node_image" ]; then
   rc=0
   "$host/firmware_compare" "$build/v2_wrong_value.out" "$build/v2_image.out" >"$build/v2_wrong_value.compare" || rc=$?
   [ "$rc" -eq 1 ] || fail "firmware_compare accepted $build/v2_wrong_value.out (exit $rc)"
-  echo "firmware.sh: v2 on the image equals the host library ($(grep -c . "$build/v2_image.out") lines, $(grep -c skipped "$build/v2_image.out") frames skipped by the featuriser); a moved v2 logit is rejected"
+  echo "firmware.sh: v2 on the image equals the host library ($(grep -c . "$build/v2_image.out") lines, $(grep -c skipped "$build/v2_image.out") of them frames the featuriser skipped); a moved v2 logit is rejected"
 fi
 
 # --- 6. further steps (firmware_report) ---
