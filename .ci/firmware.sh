@@ -3,7 +3,9 @@
 # -M mps2-an386, semihosting), issue 10.
 #
 # usage: .ci/firmware.sh [BUILD_DIR]     (default build-firmware, relative to the repo)
-# Environment: JOBS (default 2), QEMU_TIMEOUT seconds per image (default 120).
+# Environment: JOBS (default 2), QEMU_TIMEOUT seconds per image (default 120),
+# AETHER_FIRMWARE_V2_BLOB (a trained v2 blob for the test image, input_dim 16
+# and 4 classes; default: the benchmark shape with seeded weights).
 #
 #  1. installs gcc-arm-none-eabi, libstdc++-arm-none-eabi-newlib,
 #     libnewlib-arm-none-eabi and qemu-system-arm when missing (apt-get);
@@ -58,7 +60,8 @@ export qemu_timeout
 # --- 2. host helpers ---
 host="$build/host"
 if [ -f "$root/firmware/host/CMakeLists.txt" ]; then
-  cmake -S "$root/firmware/host" -B "$host" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S "$root/firmware/host" -B "$host" -DCMAKE_BUILD_TYPE=Release \
+    -DAETHER_FIRMWARE_V2_BLOB="${AETHER_FIRMWARE_V2_BLOB:-}" >/dev/null
   cmake --build "$host" -j "$jobs"
   host_arg=(-DAETHER_FIRMWARE_HOST_DIR="$host")
 else

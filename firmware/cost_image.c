@@ -299,10 +299,10 @@ int main(void) {
   stream_cost(&node_blob_f32, AETHER_CACHE_F16);
   ring_cost(&node_blob_f32, 64);
   ring_cost(&node_blob_f32, 256);
-  v2_costs("bench", &node_blob_v2_f32);
+  v2_costs("bench", &node_blob_v2_bench);
   /* The report's second v2 blob (the training default; firmware/host/v2_blobs.hpp), when it differs. */
-  const int same = node_blob_v2_report.len == node_blob_v2_f32.len &&
-                   memcmp(node_blob_v2_report.data, node_blob_v2_f32.data, node_blob_v2_f32.len) == 0;
+  const int same = node_blob_v2_report.len == node_blob_v2_bench.len &&
+                   memcmp(node_blob_v2_report.data, node_blob_v2_bench.data, node_blob_v2_bench.len) == 0;
   printf("v2 report same as bench %d\n", same);
   if (!same) v2_costs("report", &node_blob_v2_report);
   printf("failures %d\n", failures);

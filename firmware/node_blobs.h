@@ -29,10 +29,12 @@ extern const node_blob node_blob_f16;       /* its fp16 conversion */
 extern const node_blob node_blob_unaligned; /* model_init.rvne at an odd address: weights not 4-byte aligned */
 /* v2 (firmware/host/v2_blobs.hpp): the test blob (benchmark shape with seeded
  * trainable weights unless a trained blob is given), its fp16 conversion, an
- * unaligned copy, and the report's second v2 blob (the training default). */
+ * unaligned copy; for the report, the seeded benchmark shape and the second
+ * v2 blob (the training default). Equal blobs share one array. */
 extern const node_blob node_blob_v2_f32;
 extern const node_blob node_blob_v2_f16;
 extern const node_blob node_blob_v2_unaligned;
+extern const node_blob node_blob_v2_bench;
 extern const node_blob node_blob_v2_report;
 
 /* One real raw CSI frame: n_subcarriers (I, Q) byte pairs as the radio sent them. */

@@ -175,12 +175,20 @@ int main(int argc, char** argv) {
     write_array(f, "v2_f32_bytes", v2, 0);
     write_array(f, "v2_f16_bytes", v2_f16, 0);
     write_array(f, "v2_unaligned_bytes", v2, 1);
-    write_array(f, "v2_report_bytes", v2_report, 0);
+    // The report's blobs (cost_image): the seeded benchmark shape and the
+    // training default, each aliasing an array already written when equal.
+    const Bytes v2_bench = firmware_v2::seeded(aether::rvne::v2_benchmark_header());
+    const char* bench_array = v2_bench == v2 ? "v2_f32_bytes" : "v2_bench_bytes";
+    if (v2_bench != v2) write_array(f, "v2_bench_bytes", v2_bench, 0);
+    const char* report_array = v2_report == v2_bench ? bench_array : v2_report == v2 ? "v2_f32_bytes" : "v2_report_bytes";
+    if (v2_report != v2_bench && v2_report != v2) write_array(f, "v2_report_bytes", v2_report, 0);
     std::fprintf(f, "const node_blob node_blob_v2_f32 = {\"v2_f32\", v2_f32_bytes, %zu};\n", v2.size());
     std::fprintf(f, "const node_blob node_blob_v2_f16 = {\"v2_f16\", v2_f16_bytes, %zu};\n", v2_f16.size());
     std::fprintf(f, "const node_blob node_blob_v2_unaligned = {\"v2_f32_unaligned\", v2_unaligned_bytes + 1, %zu};\n",
                  v2.size());
-    std::fprintf(f, "const node_blob node_blob_v2_report = {\"v2_report\", v2_report_bytes, %zu};\n\n", v2_report.size());
+    std::fprintf(f, "const node_blob node_blob_v2_bench = {\"v2_bench\", %s, %zu};\n", bench_array, v2_bench.size());
+    std::fprintf(f, "const node_blob node_blob_v2_report = {\"v2_report\", %s, %zu};\n\n", report_array,
+                 v2_report.size());
     for (std::size_t i = 0; i < frames.size(); ++i) {
       std::fprintf(f, "static const int8_t v2_frame_%zu[%zu] = {", i, frames[i].iq.size());
       for (std::size_t j = 0; j < frames[i].iq.size(); ++j) std::fprintf(f, "%s%d,", j % 24 == 0 ? "\n  " : "", frames[i].iq[j]);
