@@ -7,9 +7,9 @@
 /// stream (each push returns the newest frame's logits, `Pool::last`, for v1
 /// and v2 alike; sliding-window eviction once the caches are full). A v2 blob
 /// that carries a csi-amplitude featuriser also takes raw CSI (`push_csi`:
-/// one frame's I/Q bytes through `io::featurize_iq`, the host's featuriser). Every operation returns an `Errc` and never
-/// throws; all per-stream memory comes from one buffer sized by
-/// `memory_needed`, and after `create` neither `push` nor `classify`
+/// one frame's I/Q bytes through `io::featurize_iq`, the host's featuriser).
+/// Every operation returns an `Errc` and never throws; all per-stream memory
+/// comes from one buffer sized by `memory_needed`, and after `create` neither `push` nor `classify`
 /// allocates, on success or on error. The C ABI (`aether/c/aether.h`) is a
 /// thin layer over this class. docs/node.md explains the modes and the memory.
 ///
@@ -75,7 +75,8 @@ enum class CacheDtype : std::uint8_t {
 };
 
 /// A node's configuration. `input_dim` and `n_classes` must equal the blob's
-/// header (v2 too: `input_dim` is the featuriser's output, not d_model); `window_len` (ring) >= 1; `capacity` (stream) >= 2 (slot 0 holds
+/// header (v2 too: `input_dim` is the featuriser's output, not d_model);
+/// `window_len` (ring) >= 1; `capacity` (stream) >= 2 (slot 0 holds
 /// the global token, so sliding-window eviction needs one more).
 struct NodeConfig {
   std::uint32_t input_dim = 0;
