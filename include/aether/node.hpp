@@ -9,8 +9,8 @@
 /// that carries a csi-amplitude featuriser also takes raw CSI (`push_csi`:
 /// one frame's I/Q bytes through `io::featurize_iq`, the host's featuriser).
 /// Every operation returns an `Errc` and never throws; all per-stream memory
-/// comes from one buffer sized by `memory_needed`, and after `create` neither `push` nor `classify`
-/// allocates, on success or on error. The C ABI (`aether/c/aether.h`) is a
+/// comes from one buffer sized by `memory_needed`, and after `create` neither
+/// `push`, `push_csi` nor `classify` allocates, on success or on error. The C ABI (`aether/c/aether.h`) is a
 /// thin layer over this class. docs/node.md explains the modes and the memory.
 ///
 /// Memory (bytes, all from the buffer unless noted):
