@@ -3,7 +3,9 @@
 # -M mps2-an386, semihosting), issue 10.
 #
 # usage: .ci/firmware.sh [BUILD_DIR]     (default build-firmware, relative to the repo)
-# Environment: JOBS (default 2), QEMU_TIMEOUT seconds per image (default 120).
+# Environment: JOBS (default 2), QEMU_TIMEOUT seconds per image (default 120),
+# AETHER_FIRMWARE_V2_BLOB (a trained v2 blob for the test image, input_dim 16
+# and 4 classes; default: the benchmark shape with seeded weights).
 #
 #  1. installs gcc-arm-none-eabi, libstdc++-arm-none-eabi-newlib,
 #     libnewlib-arm-none-eabi and qemu-system-arm when missing (apt-get);
@@ -16,6 +18,10 @@
 #     firmware_compare fails on any logit beyond 1e-5 * max(1, |host|), any
 #     other token that differs, or a missing or extra line; and must reject
 #     the host output with one logit moved by 1e-4 and with its last line cut;
+#     the image's v2 lines (raw CSI through push_csi, fp32 cache) against
+#     firmware_v2_reference (the host library: TemporalModel / TemporalStream
+#     over the same frames and featuriser), which must likewise reject a
+#     moved logit;
 #  6. hook: every executable .ci/firmware.d/*.sh runs last, with the build
 #     folder as $1 (firmware_report goes there).
 # Exit status: non-zero on the first failing check.
@@ -54,7 +60,8 @@ export qemu_timeout
 # --- 2. host helpers ---
 host="$build/host"
 if [ -f "$root/firmware/host/CMakeLists.txt" ]; then
-  cmake -S "$root/firmware/host" -B "$host" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S "$root/firmware/host" -B "$host" -DCMAKE_BUILD_TYPE=Release \
+    -DAETHER_FIRMWARE_V2_BLOB="${AETHER_FIRMWARE_V2_BLOB:-}" >/dev/null
   cmake --build "$host" -j "$jobs"
   host_arg=(-DAETHER_FIRMWARE_HOST_DIR="$host")
 else
@@ -93,6 +100,17 @@ if [ -x "$build/node_image" ] || [ -f "$build/node_image" ]; then
     [ "$rc" -eq 1 ] || fail "firmware_compare accepted $build/$wrong.out (exit $rc)"
   done
   echo "firmware.sh: firmware_compare rejects a wrong host value and a missing line"
+  # v2: the node on the image against the host library (not the node on the host).
+  grep '^v2 ' "$build/node_image.out" | grep -v 'cache=f16' >"$build/v2_image.out" || true
+  [ -s "$build/v2_image.out" ] || fail "node_image printed no v2 lines"
+  "$host/firmware_compare" "$host/v2_reference.out" "$build/v2_image.out" \
+    || fail "node_image's v2 logits differ from the host library's (firmware_v2_reference)"
+  awk '!done && /^v2 stream / && $NF != "skipped" { $NF = $NF + 1e-4; done = 1 } { print }' "$host/v2_reference.out" \
+    >"$build/v2_wrong_value.out"
+  rc=0
+  "$host/firmware_compare" "$build/v2_wrong_value.out" "$build/v2_image.out" >"$build/v2_wrong_value.compare" || rc=$?
+  [ "$rc" -eq 1 ] || fail "firmware_compare accepted $build/v2_wrong_value.out (exit $rc)"
+  echo "firmware.sh: v2 on the image equals the host library ($(grep -c . "$build/v2_image.out") lines, $(grep -c skipped "$build/v2_image.out") of them frames the featuriser skipped); a moved v2 logit is rejected"
 fi
 
 # --- 6. further steps (firmware_report) ---

@@ -13,6 +13,11 @@
  * a pattern before the call; the lowest word no longer holding it after the
  * call gives the bytes the call used (high-water, to 4 bytes).
  *
+ * v2 (the benchmark-shape blob and the report's second v2 blob, both with a
+ * csi-amplitude featuriser for 64-subcarrier frames): the same stream and
+ * ring costs through aether_node_push_csi, each push featurising one
+ * 64-subcarrier frame of I/Q bytes (test_iq); keys "v2 NAME ...".
+ *
  * Output: "KEY VALUE" lines (key words separated by spaces, value last);
  * main returns 0 unless a C ABI call failed. */
 #include "board.h"
@@ -158,6 +163,101 @@ static void ring_cost(const node_blob* blob, uint32_t window_len) {
   aether_node_destroy(node);
 }
 
+/* --- v2: raw CSI in --- */
+enum { kIqSubcarriers = 64, kMaxDim = 64, kMaxClasses = 16 };
+
+static uint32_t u16_at(const uint8_t* p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+/* A v2 node's configuration: input_dim and classes from the blob's header (offsets 0x08, 0x12). */
+static aether_node_config v2_config(const node_blob* blob, uint32_t mode, uint32_t window_len, uint32_t capacity,
+                                    uint32_t dtype) {
+  aether_node_config c = config(mode, window_len, capacity, dtype);
+  c.input_dim = u16_at(blob->data + 0x08);
+  c.n_classes = u16_at(blob->data + 0x12);
+  return c;
+}
+
+/* Streaming push_csi: as stream_cost, each push featurising a 64-subcarrier frame. */
+static void v2_stream_cost(const char* name, const node_blob* blob, uint32_t dtype) {
+  const aether_node_config cfg = v2_config(blob, AETHER_MODE_STREAM, 0, kCapacity, dtype);
+  aether_node* node = NULL;
+  const size_t heap0 = board_heap_in_use();
+  check(aether_node_init(blob->data, blob->len, &cfg, arena, sizeof arena, &node), "v2 stream init");
+  if (node == NULL) return;
+  printf("v2 %s heap init stream %s %lu\n", name, dtype_name(dtype), (unsigned long)(board_heap_in_use() - heap0));
+  int8_t iq[2 * kIqSubcarriers];
+  float logits[kMaxClasses];
+  uint64_t total = 0;
+  uint32_t worst = 0;
+  unsigned worst_at = 0;
+  for (unsigned t = 1; t <= kLastTimed; ++t) {
+    test_iq(t, iq, kIqSubcarriers);
+    const uint32_t a = ticks_now();
+    const aether_status s = aether_node_push_csi(node, iq, kIqSubcarriers, logits);
+    const uint32_t b = ticks_now();
+    check(s, "v2 stream push_csi");
+    if (t >= kFirstTimed) {
+      const uint32_t dt = ticks_between(a, b);
+      total += dt;
+      if (dt > worst) worst = dt, worst_at = t;
+    }
+  }
+  const unsigned n = kLastTimed - kFirstTimed + 1;
+  printf("v2 %s push mean instructions %s %.0f\n", name, dtype_name(dtype), (double)total * instr_per_tick / n);
+  printf("v2 %s push worst instructions %s %.0f\n", name, dtype_name(dtype), (double)worst * instr_per_tick);
+  printf("v2 %s push worst at %s %u\n", name, dtype_name(dtype), worst_at);
+  test_iq(kLastTimed + 1, iq, kIqSubcarriers);
+  uint32_t* top = paint_stack();
+  check(aether_node_push_csi(node, iq, kIqSubcarriers, logits), "v2 stream push_csi (stack)");
+  printf("v2 %s stack push %s %lu\n", name, dtype_name(dtype), stack_used(top));
+  aether_node_destroy(node);
+}
+
+/* Ring classify of a full ring of featurised frames. */
+static void v2_ring_cost(const char* name, const node_blob* blob, uint32_t window_len) {
+  const aether_node_config cfg = v2_config(blob, AETHER_MODE_RING, window_len, 0, 0);
+  aether_node* node = NULL;
+  const size_t heap0 = board_heap_in_use();
+  check(aether_node_init(blob->data, blob->len, &cfg, arena, sizeof arena, &node), "v2 ring init");
+  if (node == NULL) return;
+  printf("v2 %s heap init ring %lu %lu\n", name, (unsigned long)window_len, (unsigned long)(board_heap_in_use() - heap0));
+  int8_t iq[2 * kIqSubcarriers];
+  float logits[kMaxClasses];
+  for (unsigned t = 1; t <= window_len; ++t) {
+    test_iq(t, iq, kIqSubcarriers);
+    check(aether_node_push_csi(node, iq, kIqSubcarriers, NULL), "v2 ring push_csi");
+  }
+  const uint32_t a = ticks_now();
+  const aether_status s = aether_node_classify(node, logits, cfg.n_classes);
+  const uint32_t b = ticks_now();
+  check(s, "v2 ring classify");
+  printf("v2 %s classify instructions %lu %.0f\n", name, (unsigned long)window_len,
+         (double)ticks_between(a, b) * instr_per_tick);
+  uint32_t* top = paint_stack();
+  check(aether_node_classify(node, logits, cfg.n_classes), "v2 ring classify (stack)");
+  printf("v2 %s stack classify %lu %lu\n", name, (unsigned long)window_len, stack_used(top));
+  aether_node_destroy(node);
+}
+
+static void v2_costs(const char* name, const node_blob* blob) {
+  size_t bytes = 0;
+  if (u16_at(blob->data + 0x08) > kMaxDim || u16_at(blob->data + 0x12) > kMaxClasses) {
+    ++failures;
+    printf("# FAILED: v2 %s: input_dim or classes beyond cost_image's buffers\n", name);
+    return;
+  }
+  for (uint32_t dt = 0; dt < 2; ++dt) {
+    const aether_node_config cfg = v2_config(blob, AETHER_MODE_STREAM, 0, kCapacity, dt);
+    check(aether_node_memory_needed(blob->data, blob->len, &cfg, &bytes), "v2 memory_needed");
+    printf("v2 %s memory stream 128 %s %lu\n", name, dtype_name(dt), (unsigned long)bytes);
+  }
+  const aether_node_config ring = v2_config(blob, AETHER_MODE_RING, 64, 0, 0);
+  check(aether_node_memory_needed(blob->data, blob->len, &ring, &bytes), "v2 memory_needed");
+  printf("v2 %s memory ring 64 %lu\n", name, (unsigned long)bytes);
+  v2_stream_cost(name, blob, AETHER_CACHE_F32);
+  v2_stream_cost(name, blob, AETHER_CACHE_F16);
+  v2_ring_cost(name, blob, 64);
+}
+
 static void memory(const char* what, const aether_node_config* cfg, const node_blob* blob) {
   size_t bytes = 0;
   check(aether_node_memory_needed(blob->data, blob->len, cfg, &bytes), "memory_needed");
@@ -199,6 +299,12 @@ int main(void) {
   stream_cost(&node_blob_f32, AETHER_CACHE_F16);
   ring_cost(&node_blob_f32, 64);
   ring_cost(&node_blob_f32, 256);
+  v2_costs("bench", &node_blob_v2_bench);
+  /* The report's second v2 blob (the training default; firmware/host/v2_blobs.hpp), when it differs. */
+  const int same = node_blob_v2_report.len == node_blob_v2_bench.len &&
+                   memcmp(node_blob_v2_report.data, node_blob_v2_bench.data, node_blob_v2_bench.len) == 0;
+  printf("v2 report same as bench %d\n", same);
+  if (!same) v2_costs("report", &node_blob_v2_report);
   printf("failures %d\n", failures);
   return failures;
 }

@@ -1,5 +1,6 @@
 /* The flash footprint image: every aether_node_* function of the C ABI
- * (both modes, both cache dtypes, self_test) called on a blob whose address
+ * (both modes, both cache dtypes, push and push_csi, self_test; v1 and v2:
+ * one code path) called on a blob whose address
  * the compiler cannot see, so the whole node code is linked but no blob is.
  * firmware_report subtracts empty_image (the same startup and board glue
  * with an empty main) to give the flash attributable to aether. Run, it
@@ -20,6 +21,7 @@ int main(void) {
   if (aether_node_memory_needed(footprint_blob, footprint_len, &cfg, &bytes) == AETHER_OK &&
       aether_node_init(footprint_blob, footprint_len, &cfg, 0, 0, &node) == AETHER_OK) {
     aether_node_push(node, frame, logits);
+    aether_node_push_csi(node, (const int8_t*)footprint_blob, 64, logits);
     aether_node_classify(node, logits, 4);
     aether_node_reset(node);
     aether_node_destroy(node);

@@ -7,7 +7,12 @@
  * blob: ring mode (window 16; classify after 1, 7, 16, 23 and 40 of a fixed
  * frame sequence) and stream mode (capacity 32: 80 pushes evict; every
  * push's logits; fp32 and fp16 caches); the firmware's ruv_temporal names;
- * the hostile blobs through both inits. After every init the heap is locked
+ * the hostile blobs through both inits. v2 (the v2 blob, its fp16 conversion
+ * and an unaligned copy): real raw frames (node_v2_frames) through
+ * aether_node_push_csi in ring mode (window 16: classify after every push)
+ * and stream mode (capacity 16, fp32 and fp16 caches; every push's logits),
+ * the frames the featuriser filters out reported as skipped; push_csi's
+ * codes (no featuriser on a v1 blob, NULL I/Q). After every init the heap is locked
  * (board.h): push, classify, reset and their refused calls run with every
  * malloc failing, and any attempt is counted.
  *
@@ -185,6 +190,69 @@ static void run_hostile(void) {
   done_node(node);
 }
 
+/* --- v2: raw CSI in (lines "v2 ...": .ci/firmware.sh also compares the
+ * fp32-cache ones with firmware_v2_reference, the host library's logits) --- */
+enum { kV2Window = 16, kV2Capacity = 16 };
+
+/* Pushes node_v2_frames[t - 1] from its I/Q bytes; prints the line of frame t. */
+static void v2_push(aether_node* node, const char* prefix, unsigned t, int ring) {
+  const node_csi_frame* f = &node_v2_frames[t - 1];
+  float logits[kClasses] = {0, 0, 0, 0}, before[kClasses];
+  memcpy(before, logits, sizeof logits);
+  const aether_status s = aether_node_push_csi(node, f->iq, f->n_subcarriers, ring ? NULL : logits);
+  if (s == AETHER_SKIPPED_FRAME) {
+    check(f->n_subcarriers != 64, "only frames of another subcarrier count are skipped here");
+    check(memcmp(before, logits, sizeof logits) == 0, "a skipped frame writes no logits");
+    printf("%s t=%u skipped\n", prefix, t);
+    return;
+  }
+  check(s == AETHER_OK, "push_csi");
+  if (ring) check(aether_node_classify(node, logits, kClasses) == AETHER_OK, "v2 ring classify");
+  print_logits(prefix, t, logits);
+}
+
+static void run_v2_ring(const node_blob* blob) {
+  const aether_node_config cfg = {kInputDim, kV2Window, kClasses, AETHER_MODE_RING, 0, AETHER_CACHE_F32};
+  char prefix[64];
+  float logits[kClasses];
+  aether_node* node = init_node(blob, &cfg, "v2_ring");
+  if (!node) return;
+  snprintf(prefix, sizeof prefix, "v2 ring %s", blob->name);
+  check(aether_node_classify(node, logits, kClasses) == AETHER_ERR_INVALID_STATE, "v2 ring classify with no frame");
+  check(aether_node_push_csi(node, NULL, 64, NULL) == AETHER_ERR_INVALID_ARGUMENT, "v2 push_csi NULL");
+  for (unsigned t = 1; t <= node_v2_frame_count; ++t) v2_push(node, prefix, t, 1);
+  check(aether_node_reset(node) == AETHER_OK, "v2 ring reset");
+  check(aether_node_classify(node, logits, kClasses) == AETHER_ERR_INVALID_STATE, "v2 ring classify after reset");
+  done_node(node);
+}
+
+static void run_v2_stream(const node_blob* blob, uint32_t cache_dtype) {
+  const aether_node_config cfg = {kInputDim, 0, kClasses, AETHER_MODE_STREAM, kV2Capacity, cache_dtype};
+  const char* cache = cache_dtype == AETHER_CACHE_F16 ? "f16" : "f32";
+  char prefix[64], label[32];
+  snprintf(label, sizeof label, "v2_stream_cache_%s", cache);
+  aether_node* node = init_node(blob, &cfg, label);
+  if (!node) return;
+  snprintf(prefix, sizeof prefix, "v2 stream %s cache=%s", blob->name, cache);
+  for (unsigned t = 1; t <= node_v2_frame_count; ++t) v2_push(node, prefix, t, 0);
+  check(aether_node_reset(node) == AETHER_OK, "v2 stream reset");
+  done_node(node);
+}
+
+/* push_csi on a v1 blob: no featuriser. */
+static void run_v2_codes(void) {
+  const aether_node_config cfg = {kInputDim, 0, kClasses, AETHER_MODE_STREAM, kCapacity, AETHER_CACHE_F32};
+  float logits[kClasses];
+  aether_node* node = init_node(&node_blob_f32, &cfg, "v1_push_csi");
+  if (!node) return;
+  const aether_status s = aether_node_push_csi(node, node_v2_frames[1].iq, node_v2_frames[1].n_subcarriers, logits);
+  printf("push_csi v1 status=%d\n", (int)s);
+  check(s == AETHER_ERR_NO_FEATURISER, "push_csi on a v1 blob");
+  check(aether_node_push_csi(NULL, node_v2_frames[1].iq, 64, logits) == AETHER_ERR_INVALID_ARGUMENT, "push_csi NULL node");
+  check(aether_node_classify(node, logits, kClasses) == AETHER_ERR_INVALID_STATE, "refused push_csi stores nothing");
+  done_node(node);
+}
+
 int main(void) {
   printf("# node_image: %s\n", board_name());
   check(aether_node_self_test() == AETHER_OK, "aether_node_self_test");
@@ -198,6 +266,14 @@ int main(void) {
   run_stream(&node_blob_f16, AETHER_CACHE_F32);
   run_stream(&node_blob_unaligned, AETHER_CACHE_F32);
   run_ruv_temporal();
+  run_v2_ring(&node_blob_v2_f32);
+  run_v2_ring(&node_blob_v2_f16);
+  run_v2_ring(&node_blob_v2_unaligned);
+  run_v2_stream(&node_blob_v2_f32, AETHER_CACHE_F32);
+  run_v2_stream(&node_blob_v2_f32, AETHER_CACHE_F16);
+  run_v2_stream(&node_blob_v2_f16, AETHER_CACHE_F32);
+  run_v2_stream(&node_blob_v2_unaligned, AETHER_CACHE_F32);
+  run_v2_codes();
   run_hostile();
   printf("malloc_after_init refused=%lu\n", board_heap_refused());
   check(board_heap_refused() == 0, "nothing allocated after init");

@@ -18,4 +18,19 @@ static inline void test_frame(unsigned t, float* frame, int dim) {
   }
 }
 
+/* Frame t's I/Q bytes for cost_image's v2 pushes: `n` (I, Q) pairs of
+ * xorshift32 draws in [-64, 63], no null pair (every subcarrier counts). */
+static inline void test_iq(unsigned t, int8_t* iq, int n) {
+  uint32_t x = 0x2545F491u ^ (t * 0x9E3779B9u);
+  for (int j = 0; j < n; ++j) {
+    for (int k = 0; k < 2; ++k) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      iq[2 * j + k] = (int8_t)((int)(x >> 25) - 64);
+    }
+    if (iq[2 * j] == 0 && iq[2 * j + 1] == 0) iq[2 * j] = 1;
+  }
+}
+
 #endif

@@ -79,6 +79,36 @@ std::vector<std::uint8_t> blob_of(aether::rvne::Dtype dtype) {
 }
 }  // namespace
 
+TEST(NodeAlloc, V2PushCsiAllocatesNothingAfterInit) {
+  namespace rvne = aether::rvne;
+  const aether_node_config cfgs[] = {
+      {16, 32, 4, AETHER_MODE_RING, 0, AETHER_CACHE_F32},
+      {16, 0, 4, AETHER_MODE_STREAM, 64, AETHER_CACHE_F32},
+      {16, 0, 4, AETHER_MODE_STREAM, 64, AETHER_CACHE_F16},
+  };
+  std::int8_t iq[256], nulls[128] = {};
+  float logits[4];
+  for (const rvne::Dtype dtype : {rvne::Dtype::f32, rvne::Dtype::f16}) {
+    const std::vector<std::uint8_t> blob = rvne::serialize(rvne::init_trainable(rvne::v2_benchmark_header(dtype), 3));
+    for (const aether_node_config& cfg : cfgs) {
+      aether_node* node = nullptr;
+      ASSERT_EQ(aether_node_init(blob.data(), blob.size(), &cfg, nullptr, 0, &node), AETHER_OK);
+      Count c;
+      EXPECT_EQ(aether_node_classify(node, logits, 4), AETHER_ERR_INVALID_STATE);
+      for (int t = 0; t < 150; ++t) {
+        for (int j = 0; j < 256; ++j) iq[j] = static_cast<std::int8_t>(j < 2 ? 0 : 30.0 * std::sin(0.07 * (t * 256 + j)));
+        ASSERT_EQ(aether_node_push_csi(node, iq, 64, logits), AETHER_OK);
+        ASSERT_EQ(aether_node_push_csi(node, iq, 128, logits), AETHER_SKIPPED_FRAME);
+        ASSERT_EQ(aether_node_push_csi(node, nulls, 64, logits), AETHER_SKIPPED_FRAME);
+        if (t % 9 == 0) ASSERT_EQ(aether_node_classify(node, logits, 4), AETHER_OK);
+        if (t == 80) ASSERT_EQ(aether_node_reset(node), AETHER_OK);
+      }
+      EXPECT_EQ(c.stop(), 0) << "mode " << cfg.mode << ", cache dtype " << cfg.cache_dtype;
+      aether_node_destroy(node);
+    }
+  }
+}
+
 TEST(NodeAlloc, CounterSeesAllocations) {
   Count c;
   std::vector<float> v(100);

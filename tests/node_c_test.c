@@ -10,6 +10,8 @@
 #include <string.h>
 
 const unsigned char* node_test_blob(size_t* len, int fp16);
+const unsigned char* node_test_v2_blob(size_t* len);
+
 
 static int failures = 0;
 #define CHECK(cond)                                                    \
@@ -23,6 +25,57 @@ static int failures = 0;
 static void frame_of(int t, float* f) {
   int i;
   for (i = 0; i < 16; ++i) f[i] = (float)sin(0.3 * (t * 16 + i));
+}
+
+/* Frame t's raw CSI: 64 (I, Q) byte pairs, the first one null (as the radio's DC). */
+static void iq_of(int t, int8_t* iq) {
+  int j;
+  for (j = 0; j < 128; ++j) iq[j] = (int8_t)(j < 2 ? 0 : (int)(20.0 * sin(0.21 * (t * 128 + j))));
+}
+
+/* v2 from C: raw CSI through aether_node_push_csi in both modes, and its codes. */
+static void v2_checks(void) {
+  size_t len = 0, v1_len = 0;
+  const unsigned char* blob = node_test_v2_blob(&len);
+  const unsigned char* v1 = node_test_blob(&v1_len, 0);
+  aether_node_config ring = {16, 8, 4, AETHER_MODE_RING, 0, AETHER_CACHE_F32};
+  aether_node_config stream = {16, 0, 4, AETHER_MODE_STREAM, 16, AETHER_CACHE_F16};
+  aether_node* node = NULL;
+  aether_node* old = NULL;
+  int8_t iq[256], nulls[128];
+  float logits[4] = {9, 9, 9, 9}, again[4];
+  int t;
+  memset(nulls, 0, sizeof nulls);
+  CHECK(aether_node_init(v1, v1_len, &stream, NULL, 0, &old) == AETHER_OK);
+  iq_of(0, iq);
+  CHECK(aether_node_push_csi(old, iq, 64, logits) == AETHER_ERR_NO_FEATURISER);
+  CHECK(logits[0] == 9.0f);
+  aether_node_destroy(old);
+  CHECK(aether_node_init(blob, len, &stream, NULL, 0, &node) == AETHER_OK);
+  CHECK(aether_node_push_csi(NULL, iq, 64, logits) == AETHER_ERR_INVALID_ARGUMENT);
+  CHECK(aether_node_push_csi(node, NULL, 64, logits) == AETHER_ERR_INVALID_ARGUMENT);
+  CHECK(aether_node_push_csi(node, iq, 128, logits) == AETHER_SKIPPED_FRAME);
+  CHECK(aether_node_push_csi(node, nulls, 64, logits) == AETHER_SKIPPED_FRAME);
+  CHECK(logits[0] == 9.0f);
+  CHECK(aether_node_classify(node, logits, 4) == AETHER_ERR_INVALID_STATE);
+  for (t = 0; t < 40; ++t) {
+    iq_of(t, iq);
+    CHECK(aether_node_push_csi(node, iq, 64, logits) == AETHER_OK);
+  }
+  CHECK(isfinite(logits[0]) && isfinite(logits[3]));
+  CHECK(aether_node_classify(node, again, 4) == AETHER_OK && memcmp(logits, again, sizeof logits) == 0);
+  aether_node_destroy(node);
+  CHECK(aether_node_init(blob, len, &ring, NULL, 0, &node) == AETHER_OK);
+  for (t = 0; t < 12; ++t) {
+    iq_of(t, iq);
+    CHECK(aether_node_push_csi(node, iq, 64, NULL) == AETHER_OK);
+  }
+  CHECK(aether_node_classify(node, logits, 4) == AETHER_OK && isfinite(logits[0]));
+  aether_node_destroy(node);
+  CHECK(strcmp(aether_status_name(AETHER_SKIPPED_FRAME), "skipped_frame") == 0);
+  CHECK(strcmp(aether_status_name(AETHER_ERR_NO_FEATURISER), "no_featuriser") == 0);
+  CHECK(ruv_temporal_esp_err(AETHER_SKIPPED_FRAME) == ESP_ERR_NOT_FOUND);
+  CHECK(ruv_temporal_esp_err(AETHER_ERR_NO_FEATURISER) == ESP_ERR_NOT_SUPPORTED);
 }
 
 int main(void) {
@@ -138,6 +191,8 @@ int main(void) {
   CHECK(ruv_temporal_classify(ctx, first, 4) == ESP_OK && memcmp(logits, first, sizeof logits) == 0);
   ruv_temporal_destroy(ctx);
   ruv_temporal_destroy(NULL);
+
+  v2_checks();
 
   free(bad);
   printf("node_c_test: %d failure(s)\n", failures);

@@ -66,6 +66,8 @@ enum class Errc : std::uint8_t {
   invalid_state = 51,         ///< an operation the object's state does not allow (classify with no frame)
   check_failed = 52,          ///< a built-in self test found a wrong result
   non_finite = 53,            ///< a frame holding NaN or an infinity (refused; state unchanged)
+  no_featuriser = 54,         ///< raw CSI pushed to a node whose blob carries no csi-amplitude featuriser (v1)
+  skipped_frame = 55,         ///< not an error: the featuriser filtered the frame out (subcarrier count, all null); nothing changed
 };
 
 /// Short, stable name of a code (e.g. "shape_mismatch").
@@ -94,6 +96,8 @@ inline const char* errc_name(Errc c) noexcept {
     case Errc::invalid_state: return "invalid_state";
     case Errc::check_failed: return "check_failed";
     case Errc::non_finite: return "non_finite";
+    case Errc::no_featuriser: return "no_featuriser";
+    case Errc::skipped_frame: return "skipped_frame";
   }
   return "unknown";
 }

@@ -1,20 +1,26 @@
 /* aether/c/aether.h: the sensor node's C ABI (C99 and C++).
  *
  * An opaque node classifies sensor frames with the temporal model of a .rvne
- * blob, in one of two modes (docs/node.md):
+ * blob (version 1 or 2), in one of two modes (docs/node.md):
  *   - AETHER_MODE_RING: push stores frames in a ring of window_len; classify
- *     runs the model over the frames in the ring, oldest first, pooled by mean.
+ *     runs the model over the frames in the ring, oldest first, pooled as the
+ *     blob says (v1: mean; v2: its pool), positions from 0.
  *   - AETHER_MODE_STREAM: push runs the frame through per-layer KV caches of
  *     `capacity` frames and writes the logits of the newest frame (sliding-
  *     window eviction once full); classify repeats the newest push's logits.
+ * Frames are feature vectors (aether_node_push) or, for a v2 blob carrying a
+ * csi-amplitude featuriser, the radio's raw I/Q bytes (aether_node_push_csi).
  *
  * Memory: aether_node_init takes optional caller memory of at least
  * aether_node_memory_needed bytes (any alignment); with NULL it allocates
  * that much with malloc. After init, push, classify and reset allocate
  * nothing, on success and on error. The blob's bytes must stay valid and
  * unchanged until aether_node_destroy: fp32 weights starting 4-byte aligned
- * are read where they lie (e.g. in flash), others are widened once into the
- * node's memory.
+ * are read where they lie (e.g. in flash; a v2 blob's tensors are 16-byte
+ * aligned from its start, so a 4-byte aligned v2 blob is read in place),
+ * others (fp16, an unaligned blob) are widened once into the node's memory.
+ * A v2 blob with a salience gate or the dense backend is refused
+ * (AETHER_ERR_INVALID_CONFIG).
  *
  * Errors: every function returns an aether_status (0 = AETHER_OK); a refused
  * call changes nothing and leaves an existing node usable. Not thread-safe
@@ -54,7 +60,9 @@ typedef int32_t aether_status;
 #define AETHER_ERR_NO_MEMORY 50       /* caller memory too small, or malloc failed at init */
 #define AETHER_ERR_INVALID_STATE 51   /* classify with no frame pushed */
 #define AETHER_ERR_CHECK_FAILED 52    /* aether_node_self_test found a wrong result */
-#define AETHER_ERR_NON_FINITE 53      /* push of a frame holding NaN or an infinity (refused, nothing changed) */
+#define AETHER_ERR_NON_FINITE 53      /* push of a frame holding NaN or an infinity, or push_csi features that are (refused, nothing changed) */
+#define AETHER_ERR_NO_FEATURISER 54   /* push_csi on a blob without a csi-amplitude featuriser (v1 blobs) */
+#define AETHER_SKIPPED_FRAME 55       /* not an error: push_csi's frame was filtered out by the featuriser; nothing changed */
 
 /* aether_node_config.mode */
 #define AETHER_MODE_RING 0u
@@ -93,6 +101,22 @@ aether_status aether_node_init(const uint8_t* blob, size_t blob_len, const aethe
  * A frame holding a NaN or an infinity is refused with AETHER_ERR_NON_FINITE
  * in both modes: nothing changes (logits not written, no frame stored). */
 aether_status aether_node_push(aether_node* node, const float* frame, float* logits);
+
+/* One raw CSI frame as the radio gave it: `iq` holds n_subcarriers (I, Q)
+ * pairs of signed bytes, the 0xC5110001 datagram from offset 20 (for a
+ * multi-antenna frame, the first antenna's n_subcarriers pairs). Runs the
+ * blob's featuriser (the host's io::featurize_iq: amplitudes, grouping, log,
+ * centring, standardisation as the blob says), then the frame as
+ * aether_node_push (logits likewise). Statuses besides push's:
+ *   AETHER_SKIPPED_FRAME      the featuriser filtered the frame out (its
+ *                             subcarrier count is not the blob's, or every
+ *                             pair is null): not an error, nothing changed;
+ *   AETHER_ERR_NO_FEATURISER  the blob carries no csi-amplitude featuriser
+ *                             (every v1 blob);
+ *   AETHER_ERR_NON_FINITE     a computed feature is NaN or infinite;
+ *   AETHER_ERR_INVALID_ARGUMENT  NULL node or iq.
+ * No allocation. */
+aether_status aether_node_push_csi(aether_node* node, const int8_t* iq, uint32_t n_subcarriers, float* logits);
 
 /* Writes n_classes logits (n_classes must equal the configuration's). */
 aether_status aether_node_classify(aether_node* node, float* logits, uint32_t n_classes);

@@ -13,7 +13,16 @@
  *     a pushed frame holding NaN or an infinity: refused, nothing stored);
  *   ESP_ERR_INVALID_STATE 0x103 (classify with no frame);
  *   ESP_ERR_INVALID_SIZE 0x104 (truncated blob or trailing bytes);
+ *   ESP_ERR_NOT_FOUND 0x105 (AETHER_SKIPPED_FRAME: a raw CSI frame the
+ *     featuriser filtered out; nothing changed);
+ *   ESP_ERR_NOT_SUPPORTED 0x106 (AETHER_ERR_NO_FEATURISER: raw CSI for a blob
+ *     without a featuriser; AETHER_ERR_UNSUPPORTED_FEATURE: a v2 blob naming
+ *     a block or featuriser this build does not know);
  *   ESP_ERR_INVALID_CRC 0x109; ESP_ERR_INVALID_VERSION 0x10A.
+ * AETHER_ERR_NON_FINITE (a frame, or raw CSI's features, holding NaN or an
+ * infinity) is ESP_ERR_INVALID_ARG, as are AETHER_ERR_INVALID_CONFIG (a v2
+ * blob with a gate or the dense backend) and the other header rules.
+ * ruv_temporal_init takes v1 and v2 blobs (input_dim: the featuriser's output).
  * A refused call leaves any existing context usable.
  *
  * Implementation: compiled by the one C++ TU that defines
@@ -55,6 +64,12 @@ typedef int esp_err_t;
 #endif
 #ifndef ESP_ERR_INVALID_SIZE
 #define ESP_ERR_INVALID_SIZE 0x104
+#endif
+#ifndef ESP_ERR_NOT_FOUND
+#define ESP_ERR_NOT_FOUND 0x105
+#endif
+#ifndef ESP_ERR_NOT_SUPPORTED
+#define ESP_ERR_NOT_SUPPORTED 0x106
 #endif
 #ifndef ESP_ERR_INVALID_CRC
 #define ESP_ERR_INVALID_CRC 0x109

@@ -33,7 +33,9 @@ static_assert(AETHER_OK == static_cast<int>(aether::Errc::ok) &&
                   AETHER_ERR_NO_MEMORY == static_cast<int>(aether::Errc::no_memory) &&
                   AETHER_ERR_INVALID_STATE == static_cast<int>(aether::Errc::invalid_state) &&
                   AETHER_ERR_CHECK_FAILED == static_cast<int>(aether::Errc::check_failed) &&
-                  AETHER_ERR_NON_FINITE == static_cast<int>(aether::Errc::non_finite),
+                  AETHER_ERR_NON_FINITE == static_cast<int>(aether::Errc::non_finite) &&
+                  AETHER_ERR_NO_FEATURISER == static_cast<int>(aether::Errc::no_featuriser) &&
+                  AETHER_SKIPPED_FRAME == static_cast<int>(aether::Errc::skipped_frame),
               "C status values are the aether::Errc values");
 
 namespace aether {
@@ -82,6 +84,11 @@ aether_status aether_node_init(const uint8_t* blob, size_t blob_len, const aethe
 aether_status aether_node_push(aether_node* node, const float* frame, float* logits) {
   if (node == nullptr) return AETHER_ERR_INVALID_ARGUMENT;
   return aether::c_abi::status(aether::c_abi::node_of(node)->push(frame, logits));
+}
+
+aether_status aether_node_push_csi(aether_node* node, const int8_t* iq, uint32_t n_subcarriers, float* logits) {
+  if (node == nullptr) return AETHER_ERR_INVALID_ARGUMENT;
+  return aether::c_abi::status(aether::c_abi::node_of(node)->push_csi(iq, n_subcarriers, logits));
 }
 
 aether_status aether_node_classify(aether_node* node, float* logits, uint32_t n_classes) {
