@@ -70,7 +70,8 @@ struct Example {
 /// Every training window of every epoch gets a fresh random offset per
 /// feature, held over all its frames: `drift * n_f` per feature f plus a
 /// smooth part `tilt * (a + b z_f)` over the feature index (z_f from -1 to 1
-/// across the offset features), n, a, b standard normal. Offsets are drawn
+/// across the offset features), n, a, b standard normal; and, with `noise`,
+/// independent noise on every value. Offsets are drawn
 /// from (seed, epoch, window index), so the result does not depend on the
 /// thread count. Validation and evaluation windows are never touched.
 /// Cost: one copy of the window per training step.
@@ -78,8 +79,9 @@ struct Augment {
   float drift = 0.0f;        ///< std of the independent offset per feature (standardised units); 0 = off
   float tilt = 0.0f;         ///< std of the smooth offset (level and tilt over the feature index); 0 = off
   std::size_t features = 0;  ///< offset the first `features` columns only (0: all; e.g. exclude a constant feature)
+  float noise = 0.0f;        ///< std of independent noise added to every value of those columns; 0 = off
 
-  bool on() const noexcept { return drift > 0.0f || tilt > 0.0f; }
+  bool on() const noexcept { return drift > 0.0f || tilt > 0.0f || noise > 0.0f; }
 };
 
 /// Training options (see the file comment for what is deterministic).
@@ -177,6 +179,11 @@ inline Matrix augmented(const Matrix& x, const Augment& a, std::uint64_t seed, s
     const double z = f > 1 ? 2.0 * static_cast<double>(c) / static_cast<double>(f - 1) - 1.0 : 0.0;
     const double off = static_cast<double>(a.drift) * normal() + static_cast<double>(a.tilt) * (level + slope * z);
     out.col(c).array() += static_cast<float>(off);
+  }
+  if (a.noise > 0.0f) {
+    for (Eigen::Index r = 0; r < out.rows(); ++r) {
+      for (Eigen::Index c = 0; c < f; ++c) out(r, c) += static_cast<float>(static_cast<double>(a.noise) * normal());
+    }
   }
   return out;
 }
