@@ -152,9 +152,29 @@ run(0 out "${REPLAY}" --model o.rvne --data simB.csi.jsonl --stream)
 expect_match("${out}" "frames/s, [0-9.]+x real time" "streamed replay speed")
 expect_match("${out}" "stream vs windowed forward: argmax agrees on [0-9]+ of [0-9]+" "stream comparison")
 
-# --- constant feature and attention options travel in the sidecar ---
-run(0 out "${TRAIN}" --data simA.csi.jsonl --task order ${SMALL} --constant-feature --attn-window 2 --block-size 8
-    --seed 3 --out c.rvne)
+# --- v2 (the default): the blob carries featuriser, pool and attention; the sidecar does not ---
+run(0 out "${BIN}/rvne" info a.rvne --json)
+string(JSON ver GET "${out}" version)
+string(JSON fk GET "${out}" descriptor featuriser kind)
+string(JSON fs GET "${out}" descriptor featuriser standardised)
+string(JSON dpool GET "${out}" descriptor pool)
+if(NOT ver EQUAL 2 OR NOT fk STREQUAL "csi-amplitude" OR NOT fs STREQUAL "ON" OR NOT dpool STREQUAL "mean")
+  message(FATAL_ERROR "train_blob (default --arch v2): blob version ${ver}, featuriser ${fk} standardised ${fs}, "
+                      "pool ${dpool}; expected 2, csi-amplitude, ON, mean")
+endif()
+file(READ "${W}/a.rvne.json" sidecar_a)
+foreach(key attention pool features gate)
+  string(JSON v ERROR_VARIABLE missing GET "${sidecar_a}" ${key})
+  if(NOT missing)
+    message(FATAL_ERROR "v2 sidecar of a.rvne has '${key}' (the blob carries it)")
+  endif()
+endforeach()
+run(2 out "${TRAIN}" --data simA.csi.jsonl --task order --out m.rvne --arch v3)
+expect_match("${out}" "--arch: expected v1 or v2, found v3" "bad --arch")
+
+# --- v1: constant feature and attention options travel in the sidecar ---
+run(0 out "${TRAIN}" --data simA.csi.jsonl --task order ${SMALL} --arch v1 --constant-feature --attn-window 2
+    --block-size 8 --seed 3 --out c.rvne)
 run(0 out "${BIN}/rvne" info c.rvne --json)
 string(JSON in_dim GET "${out}" input_dim)
 if(NOT in_dim EQUAL 17)

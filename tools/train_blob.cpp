@@ -1,17 +1,25 @@
 /// train_blob: recordings -> a trained `.rvne` model and its sidecar.
 ///
 ///   train_blob --data FILE... --task meta|motion|order|labels=CSV
-///              [--window N --stride S --epochs E --seed X] --out model.rvne
+///              [--window N --stride S --epochs E --seed X] [--arch v2|v1] --out model.rvne
 ///
 /// Each recording is featurised per node, cut into windows of N frames every
 /// S frames, and split by time (train | validation | test, never shuffled
-/// across time); the model (AETHER default shape, n_classes = the classes
-/// seen in training, lexicographic) is fitted with AdamW, early-stopping on
-/// the validation loss, and checkpointed to --out (fp32) whenever the
-/// validation loss improves. The sidecar (SIDECAR.md) records the attention
-/// options, pool, window/stride, class names, featuriser constants and
-/// provenance (files + sha256, task, seed, metrics). The held-out test part
-/// is scored at the end beside the majority baseline with a 95% interval.
+/// across time); the model (n_classes = the classes seen in training,
+/// lexicographic) is fitted with AdamW, keeping the weights of the best
+/// validation epoch, and checkpointed to --out (fp32) whenever the
+/// validation loss improves. The held-out test part is scored at the end
+/// beside the majority baseline with a 95% interval.
+///
+/// `--arch v2` (the default) trains the v2 model of `train::V2Defaults`
+/// (train/v2_defaults.hpp: sizes, blocks, recipe, drift augmentation; the
+/// flags below override single values) and writes a version 2 blob that
+/// carries its featuriser (kind, switches, subcarrier filter and the fitted
+/// standardisation), pooling and attention options; its sidecar (SIDECAR.md)
+/// keeps class names, window/stride and provenance. `--arch v1` trains the
+/// reference's architecture (AETHER default shape) with v1's defaults
+/// (epochs 20, lr 3e-3, weight decay 0, patience 5, no augmentation) and a
+/// sidecar that records attention options, pool and featuriser constants.
 ///
 /// Progress on stderr; with --json the result object on stdout. Exit 0 ok,
 /// 1 invalid data (no labelled window, ...), 2 usage or I/O error.
@@ -20,6 +28,7 @@
 #include "tools/training_common.hpp"
 
 #include <aether/rvne.hpp>
+#include <aether/train/v2_defaults.hpp>
 
 #include <cstdio>
 #include <string>
@@ -29,18 +38,81 @@ namespace {
 
 using namespace aether_tools;
 
+/// The v2 defaults (the values --help shows); --arch v1 puts v1's in place
+/// of those the command line does not give (`apply_v1_defaults`).
+const aether::train::V2Defaults kV2{};
+
 struct Args {
   std::vector<std::string> data;
-  std::string task, out, export_f16, pool = "mean", source = "csi";
-  std::size_t window = 32, stride = 8, epochs = 20, batch = 16, patience = 5, input_dim = 16, subcarriers = 0;
-  std::size_t layers = 2, q_heads = 4, kv_heads = 1, head_dim = 32;
-  std::size_t attn_window = aether::ModelAttention{}.window, block_size = aether::ModelAttention{}.block_size;
+  std::string task, out, export_f16, pool = kV2.pool == aether::rvne::PoolKind::last ? "last" : "mean", source = "csi";
+  std::string arch = "v2";
+  std::size_t window = 32, stride = 8, epochs = kV2.epochs, batch = kV2.batch, patience = kV2.patience, input_dim = 16,
+              subcarriers = 0;
+  std::size_t layers = kV2.layers, q_heads = kV2.q_heads, kv_heads = kV2.kv_heads, head_dim = kV2.head_dim;
+  std::size_t attn_window = kV2.attn_window, block_size = kV2.block_size;
+  std::size_t d_model = kV2.d_model, ffn_dim = kV2.ffn_dim, conv_kernel = kV2.conv_kernel,
+              conv_dilation = kV2.conv_dilation;
   std::uint64_t seed = 1;
-  float lr = 3e-3f, weight_decay = 0.0f, clip = 1.0f;
+  float lr = kV2.lr, weight_decay = kV2.weight_decay, clip = kV2.clip;
+  float drift = kV2.augment.drift, noise = kV2.augment.noise;
   double val_fraction = 0.15, test_fraction = 0.25;
   int threads = 0;
   bool json_out = false, quiet = false, constant_feature = false;
 };
+
+/// --arch v1: today's v1 defaults for every value the command line left out.
+void apply_v1_defaults(Args& a, const CLI::App& app) {
+  auto unset = [&app](const char* flag) { return app.count(flag) == 0; };
+  if (unset("--epochs")) a.epochs = 20;
+  if (unset("--batch")) a.batch = 16;
+  if (unset("--patience")) a.patience = 5;
+  if (unset("--lr")) a.lr = 3e-3f;
+  if (unset("--weight-decay")) a.weight_decay = 0.0f;
+  if (unset("--clip")) a.clip = 1.0f;
+  if (unset("--pool")) a.pool = "mean";
+  if (unset("--layers")) a.layers = 2;
+  if (unset("--q-heads")) a.q_heads = 4;
+  if (unset("--kv-heads")) a.kv_heads = 1;
+  if (unset("--head-dim")) a.head_dim = 32;
+  if (unset("--attn-window")) a.attn_window = aether::ModelAttention{}.window;
+  if (unset("--block-size")) a.block_size = aether::ModelAttention{}.block_size;
+  if (unset("--drift")) a.drift = 0.0f;
+  if (unset("--noise")) a.noise = 0.0f;
+}
+
+/// The v2 blob's featuriser descriptor for the featuriser `f` (standardised:
+/// its offsets and scales become the blob's features.offset/scale tensors).
+aether::rvne::FeaturizerDesc feature_desc(const io::FeaturizerConfig& f) {
+  aether::rvne::FeaturizerDesc d;
+  d.kind = f.source == io::FeatureSource::node_features ? aether::rvne::FeatureKind::node_features
+                                                         : aether::rvne::FeatureKind::csi_amplitude;
+  d.version = static_cast<std::uint16_t>(f.version());
+  if (d.kind == aether::rvne::FeatureKind::csi_amplitude) {
+    if (f.log_amplitude) d.flags |= aether::rvne::kFeatureLog;
+    if (f.centre_frame) d.flags |= aether::rvne::kFeatureCentre;
+    d.subcarriers = f.subcarriers;
+  }
+  if (f.constant_feature) d.flags |= aether::rvne::kFeatureConstant;
+  if (!f.offset.empty()) d.flags |= aether::rvne::kFeatureStandardised;
+  return d;
+}
+
+/// `b` with the featuriser's standardisation constants in its
+/// features.offset/scale tensors (v2 blobs that carry them; training never
+/// writes these frozen tensors).
+aether::rvne::Blob with_features(aether::rvne::Blob b, const io::FeaturizerConfig& f) {
+  if (b.header.version != aether::rvne::kVersion2) return b;
+  aether::rvne::for_each_tensor(b.header, [&](const aether::rvne::MatrixShape& m) {
+    const std::string name = m.name;
+    const std::vector<float>* src = name == "features.offset" ? &f.offset : name == "features.scale" ? &f.scale : nullptr;
+    if (src == nullptr) return;
+    for (std::uint64_t e = 0; e < m.elements(); ++e) {
+      aether::rvne::detail::store_weight(b.header.dtype, b.weights.data(), static_cast<std::size_t>(m.offset + e),
+                                         (*src)[static_cast<std::size_t>(e)]);
+    }
+  });
+  return b;
+}
 
 std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
   char buf[160];
@@ -48,7 +120,10 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 
   return buf;
 }
 
-int run(const Args& a, CLI::App& app) {
+int run(Args a, CLI::App& app) {
+  if (a.arch != "v1" && a.arch != "v2") return aether_cli::usage_error(app, "--arch: expected v1 or v2, found " + a.arch);
+  const bool v2 = a.arch == "v2";
+  if (!v2) apply_v1_defaults(a, app);
   if (a.pool != "mean" && a.pool != "last") return aether_cli::usage_error(app, "--pool: expected mean or last, found " + a.pool);
   if (a.source != "csi" && a.source != "node") return aether_cli::usage_error(app, "--features: expected csi or node, found " + a.source);
   if (a.constant_feature && a.input_dim > 65534) {
@@ -82,6 +157,22 @@ int run(const Args& a, CLI::App& app) {
   shape.head_dim = static_cast<std::uint16_t>(a.head_dim);
   shape.layers = static_cast<std::uint16_t>(a.layers);
   shape.classes = static_cast<std::uint16_t>(d.classes.names.size());
+  if (v2) {
+    aether::train::V2Defaults v = kV2;  // the flags override single values
+    v.layers = shape.layers;
+    v.q_heads = shape.q_heads;
+    v.kv_heads = shape.kv_heads;
+    v.head_dim = shape.head_dim;
+    v.d_model = static_cast<std::uint16_t>(a.d_model);
+    v.ffn_dim = static_cast<std::uint16_t>(a.ffn_dim);
+    v.conv_kernel = static_cast<std::uint16_t>(a.conv_kernel);
+    v.conv_dilation = static_cast<std::uint16_t>(a.conv_dilation);
+    v.pool = a.pool == "last" ? aether::rvne::PoolKind::last : aether::rvne::PoolKind::mean;
+    v.attn_window = static_cast<std::uint32_t>(a.attn_window);
+    v.block_size = static_cast<std::uint32_t>(a.block_size);
+    shape = v.shape(shape.input_dim, shape.classes, feature_desc(d.features));
+    aether::rvne::check_header(shape, 0);  // e.g. an odd --head-dim for RoPE: invalid_header naming it
+  }
 
   train::TrainOptions t;
   t.epochs = a.epochs;
@@ -93,20 +184,27 @@ int run(const Args& a, CLI::App& app) {
   t.adamw.lr = a.lr;
   t.adamw.weight_decay = a.weight_decay;
   t.adamw.clip_norm = a.clip;
-  t.attention.window = a.attn_window;
-  t.attention.block_size = a.block_size;
+  t.augment.drift = a.drift;
+  t.augment.noise = a.noise;
+  if (a.constant_feature) t.augment.features = o.features.input_dim - 1;  // the constant stays 1
+  if (!v2) {  // a v2 blob carries its own attention options
+    t.attention.window = a.attn_window;
+    t.attention.block_size = a.block_size;
+  }
 
   const std::vector<train::Example> tr = examples_of(d.train), va = examples_of(d.validation), te = examples_of(d.test);
   std::vector<std::size_t> class_counts(d.classes.names.size(), 0);
   for (const auto& x : tr) ++class_counts[x.label];
 
   io::Sidecar sc;
-  sc.attention = t.attention;
-  sc.pool = t.pool;
+  if (!v2) {  // a v2 blob carries these itself, and its sidecar must not repeat them
+    sc.attention = t.attention;
+    sc.pool = t.pool;
+    sc.features = io::features_to_json(d.features);
+  }
   sc.window = a.window;
   sc.stride = a.stride;
   sc.classes = d.classes.names;
-  sc.features = io::features_to_json(d.features);
   json prov = {{"tool", std::string("train_blob ") + AETHER_VERSION_STRING},
                {"data", recordings_json(recs, true)},
                {"task", task.kind == io::TaskKind::labels ? "labels=" + task.labels_csv.filename().string() : task.name()},
@@ -114,6 +212,9 @@ int run(const Args& a, CLI::App& app) {
                {"epochs", a.epochs},
                {"batch", a.batch},
                {"lr", a.lr},
+               {"arch", a.arch},
+               {"weight_decay", a.weight_decay},
+               {"augment", {{"drift", a.drift}, {"noise", a.noise}}},
                {"split", {{"validation_fraction", a.val_fraction}, {"test_fraction", a.test_fraction}}},
                {"train_class_windows", class_counts},
                {"dataset", io::to_json(d.counts)}};
@@ -141,12 +242,13 @@ int run(const Args& a, CLI::App& app) {
     io::Sidecar s = sc;
     s.training = prov;
     s.training["checkpoint_epoch"] = m.epoch;
-    io::save_model(a.out, b, s);
+    io::save_model(a.out, with_features(b, d.features), s);
   };
-  const train::TrainResult res = train::train(shape, tr, va, t, cb);
+  train::TrainResult res = train::train(shape, tr, va, t, cb);
+  res.blob = with_features(std::move(res.blob), d.features);
 
   train::EvalOptions eo;
-  eo.pool = t.pool;
+  eo.pool = t.pool;  // v1; a v2 blob runs with its own pool and attention
   eo.attention = t.attention;
   eo.threads = a.threads;
   const json test_report = accuracy_report(train::evaluate(res.blob, te, eo), d.classes.names);
@@ -216,7 +318,19 @@ int main(int argc, char** argv) {
     app->add_option("--weight-decay", a.weight_decay, "AdamW decoupled weight decay")->capture_default_str()->check(in_range(0.0f, 10.0f));
     app->add_option("--clip", a.clip, "gradient L2 norm limit (0: none)")->capture_default_str()->check(in_range(0.0f, 1e6f));
     app->add_option("--patience", a.patience, "epochs without a lower validation loss before stopping (0: never)")->capture_default_str()->check(in_range<size_t>(0, 1000000));
-    app->add_option("--pool", a.pool, "mean | last (last: the model can be streamed)")->capture_default_str();
+    app->add_option("--arch", a.arch,
+                    "v2: the v2 model and recipe of train::V2Defaults (the defaults shown here; the blob carries its "
+                    "featuriser, pool and attention) | v1: the reference's architecture, with v1's defaults (epochs 20, "
+                    "lr 0.003, weight decay 0, patience 5, no drift) for every value not given")
+        ->capture_default_str();
+    app->add_option("--pool", a.pool, "mean | last (a stream reports the newest frame: last)")->capture_default_str();
+    app->add_option("--d-model", a.d_model, "v2: residual width (input projection)")->capture_default_str()->check(in_range<size_t>(1, 65535));
+    app->add_option("--ffn-dim", a.ffn_dim, "v2: feed-forward hidden width")->capture_default_str()->check(in_range<size_t>(1, 65535));
+    app->add_option("--conv-kernel", a.conv_kernel, "v2: causal depthwise convolution taps")->capture_default_str()->check(in_range<size_t>(1, 65535));
+    app->add_option("--conv-dilation", a.conv_dilation, "v2: convolution dilation")->capture_default_str()->check(in_range<size_t>(1, 65535));
+    app->add_option("--drift", a.drift, "augmentation: std of a per-feature offset held over each training window "
+                                        "(standardised units; session drift); 0 off")->capture_default_str()->check(in_range(0.0f, 100.0f));
+    app->add_option("--noise", a.noise, "augmentation: std of noise on every training value; 0 off")->capture_default_str()->check(in_range(0.0f, 100.0f));
     app->add_option("--features", a.source, "csi (raw_csi amplitudes) | node (the nodes' 1 Hz feature records)")->capture_default_str();
     app->add_option("--input-dim", a.input_dim, "features per frame measured from the recording (--constant-feature adds one)")->capture_default_str()->check(in_range<size_t>(1, 65535));
     app->add_flag("--constant-feature", a.constant_feature,
