@@ -186,6 +186,7 @@ class Results {
   explicit Results(const std::vector<benchmark::BenchmarkReporter::Run>& runs, bool wall = false,
                    const std::vector<std::string>& wall_families = {}) {
     std::map<Key, std::pair<double, int>> sums;
+    std::map<CounterKey, std::pair<double, int>> counter_sums;
     for (const auto& r : runs) {
       if (r.error_occurred || r.report_big_o || r.report_rms) continue;
       // Keyed by the benchmark's argument, not complexity_n: aggregate runs
@@ -195,14 +196,23 @@ class Results {
       const double t = real ? r.GetAdjustedRealTime() : r.GetAdjustedCPUTime();
       const double ns = t * 1e9 / benchmark::GetTimeUnitMultiplier(r.time_unit);
       if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate) {
-        if (r.aggregate_name == "median") median_[key] = ns;
+        if (r.aggregate_name == "median") {
+          median_[key] = ns;
+          for (const auto& [name, c] : r.counters) counter_median_[{key, name}] = c.value;
+        }
       } else {
         auto& s = sums[key];
         s.first += ns;
         s.second += 1;
+        for (const auto& [name, c] : r.counters) {
+          auto& cs = counter_sums[{key, name}];
+          cs.first += c.value;
+          cs.second += 1;
+        }
       }
     }
     for (const auto& [key, s] : sums) mean_[key] = s.first / s.second;
+    for (const auto& [key, s] : counter_sums) counter_mean_[key] = s.first / s.second;
   }
 
   /// ns per iteration, or NaN when the benchmark did not run.
@@ -213,11 +223,22 @@ class Results {
     return std::nan("");
   }
 
+  /// User counter `name` of (family, N), chosen as `ns` chooses (the median
+  /// aggregate, else the mean over iteration runs), or NaN when absent.
+  double counter(const std::string& family, std::int64_t n, const std::string& name) const {
+    const CounterKey key{{family, n}, name};
+    if (auto it = counter_median_.find(key); it != counter_median_.end()) return it->second;
+    if (auto it = counter_mean_.find(key); it != counter_mean_.end()) return it->second;
+    return std::nan("");
+  }
+
   bool empty() const noexcept { return median_.empty() && mean_.empty(); }
 
  private:
   using Key = std::pair<std::string, std::int64_t>;
+  using CounterKey = std::pair<Key, std::string>;
   std::map<Key, double> median_, mean_;
+  std::map<CounterKey, double> counter_median_, counter_mean_;
 };
 
 /// The 1-minute load average from /proc/loadavg, or NaN where there is none.
