@@ -18,7 +18,8 @@
 #     TRAIN_FLAGS, eval_blob --json on D1E (runs e09-e10) and on D2 (the
 #     session recorded 10 minutes later);
 #  4. prints a table (seed, D1E and D2 accuracy, their means), D2's
-#     confusion matrix per seed, and each bar met or not.
+#     confusion matrix per seed, and each bar met or not; then the same
+#     seeds trained as v1 (V1_FLAGS), a table only, for comparison.
 # The bars are REPORTING ONLY while ENFORCE=0: "below bar" is printed and the
 # exit status stays 0. Exit status: non-zero only when a tool, the converter
 # test or an input is wrong (or, with ENFORCE=1, a bar is missed).
@@ -27,7 +28,8 @@
 set -euo pipefail
 
 # --- what is trained and the bars (accuracy, percent) ---
-TRAIN_FLAGS="--window 50 --stride 25 --test-fraction 0 --constant-feature"
+TRAIN_FLAGS="--window 50 --stride 25 --test-fraction 0"   # the v2 defaults (train::V2Defaults)
+V1_FLAGS="--arch v1 --window 50 --stride 25 --test-fraction 0 --constant-feature"  # v1, reported beside (no bar)
 SEEDS="1 2 3"
 BAR_D1E_MEAN=95   # mean over the seeds of D1E accuracy
 BAR_D2_MEAN=65    # mean over the seeds of D2 accuracy
@@ -84,19 +86,26 @@ t0=$SECONDS
 echo "dataset.sh: converter test $((SECONDS - t0)) s"
 
 # --- 3. train on D1T, score D1E and D2, per seed ---
-# shellcheck disable=SC2206  # TRAIN_FLAGS is a list of flags
-flags=($TRAIN_FLAGS)
-for seed in $SEEDS; do
-  t0=$SECONDS
-  "$train" --data "${d1t[@]}" --task "labels=$data/D1.labels.csv" "${flags[@]}" --seed "$seed" \
-    --out "$tmp/seed$seed.rvne" --quiet --json >"$tmp/train$seed.json" \
-    || fail "train_blob, seed $seed (exit $?)"
-  "$eval" --model "$tmp/seed$seed.rvne" --data "${d1e[@]}" --task "labels=$data/D1.labels.csv" --json \
-    >"$tmp/d1e$seed.json" || fail "eval_blob on D1E, seed $seed (exit $?)"
-  "$eval" --model "$tmp/seed$seed.rvne" --data "${d2[@]}" --task "labels=$data/D2.labels.csv" --json \
-    >"$tmp/d2$seed.json" || fail "eval_blob on D2, seed $seed (exit $?)"
-  echo "dataset.sh: seed $seed trained and scored in $((SECONDS - t0)) s"
-done
+# train_and_score DIR FLAGS: DIR/seedS.rvne, DIR/d1eS.json, DIR/d2S.json per seed.
+train_and_score() {
+  local dir="$1" seed
+  # shellcheck disable=SC2206  # FLAGS is a list of flags
+  local flags=($2)
+  mkdir -p "$dir"
+  for seed in $SEEDS; do
+    t0=$SECONDS
+    "$train" --data "${d1t[@]}" --task "labels=$data/D1.labels.csv" "${flags[@]}" --seed "$seed" \
+      --out "$dir/seed$seed.rvne" --quiet --json >"$dir/train$seed.json" \
+      || fail "train_blob $2, seed $seed (exit $?)"
+    "$eval" --model "$dir/seed$seed.rvne" --data "${d1e[@]}" --task "labels=$data/D1.labels.csv" --json \
+      >"$dir/d1e$seed.json" || fail "eval_blob on D1E, seed $seed (exit $?)"
+    "$eval" --model "$dir/seed$seed.rvne" --data "${d2[@]}" --task "labels=$data/D2.labels.csv" --json \
+      >"$dir/d2$seed.json" || fail "eval_blob on D2, seed $seed (exit $?)"
+    echo "dataset.sh: $2, seed $seed trained and scored in $((SECONDS - t0)) s"
+  done
+}
+train_and_score "$tmp" "$TRAIN_FLAGS"
+train_and_score "$tmp/v1" "$V1_FLAGS"
 
 # --- 4. table, D2 confusion, bars ---
 set +e
@@ -157,3 +166,16 @@ case $rc in
      echo "dataset.sh: below bar (reporting only, ENFORCE=0)" ;;
   *) fail "the report could not be made (exit $rc)" ;;
 esac
+
+# v1 beside it (no bars): the same seeds, the reference's architecture.
+"$py" - "$tmp/v1" "$SEEDS" "$V1_FLAGS" <<'EOF'
+import json, sys
+tmp, seeds, flags = sys.argv[1], sys.argv[2].split(), sys.argv[3]
+acc = lambda n: 100 * json.load(open(f"{tmp}/{n}"))["accuracy"]
+print(f"\nv1 for comparison, flags: {flags}")
+print("| seed | D1E acc | D2 acc |\n|------|---------|--------|")
+rows = [(s, acc(f"d1e{s}.json"), acc(f"d2{s}.json")) for s in seeds]
+for s, a, b in rows:
+    print(f"| {s:>4} | {a:6.1f}% | {b:5.1f}% |")
+print(f"| mean | {sum(r[1] for r in rows) / len(rows):6.1f}% | {sum(r[2] for r in rows) / len(rows):5.1f}% |")
+EOF

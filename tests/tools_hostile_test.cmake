@@ -54,7 +54,9 @@ endif()
 run(0 out "${SIM}" --out sim --seed 3 --segments 3 --seconds 4 --classes 0,3)
 # A narrow attention window (2) so that the gate has tokens to prune.
 set(SHAPE --epochs 1 --head-dim 8 --layers 1 --attn-window 2 --block-size 4 --quiet)
-run(0 out "${TRAIN}" --data sim.csi.jsonl --task labels=sim.labels.csv ${SHAPE} --window 16 --stride 8 --seed 1 --out m.rvne)
+# A v1 model: its sidecar carries the attention options and the gate files below (a v2 blob carries its own).
+run(0 out "${TRAIN}" --data sim.csi.jsonl --task labels=sim.labels.csv ${SHAPE} --arch v1 --window 16 --stride 8 --seed 1
+    --out m.rvne)
 
 # --- items 3 and 9, the tools' side: no silent truncation or wrap ---
 set(TRAIN_ARGS "${TRAIN}" --data sim.csi.jsonl --task labels=sim.labels.csv ${SHAPE} --out t.rvne)

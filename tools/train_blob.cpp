@@ -55,7 +55,7 @@ struct Args {
   std::uint64_t seed = 1;
   float lr = kV2.lr, weight_decay = kV2.weight_decay, clip = kV2.clip;
   float drift = kV2.augment.drift, noise = kV2.augment.noise;
-  double val_fraction = 0.15, test_fraction = 0.25;
+  double val_fraction = kV2.validation_fraction, test_fraction = 0.25;
   int threads = 0;
   bool json_out = false, quiet = false, constant_feature = false;
 };
@@ -78,6 +78,7 @@ void apply_v1_defaults(Args& a, const CLI::App& app) {
   if (unset("--block-size")) a.block_size = aether::ModelAttention{}.block_size;
   if (unset("--drift")) a.drift = 0.0f;
   if (unset("--noise")) a.noise = 0.0f;
+  if (unset("--val-fraction")) a.val_fraction = 0.15;
 }
 
 /// The v2 blob's featuriser descriptor for the featuriser `f` (standardised:
@@ -321,7 +322,7 @@ int main(int argc, char** argv) {
     app->add_option("--arch", a.arch,
                     "v2: the v2 model and recipe of train::V2Defaults (the defaults shown here; the blob carries its "
                     "featuriser, pool and attention) | v1: the reference's architecture, with v1's defaults (epochs 20, "
-                    "lr 0.003, weight decay 0, patience 5, no drift) for every value not given")
+                    "lr 0.003, weight decay 0, patience 5, no drift, val-fraction 0.15) for every value not given")
         ->capture_default_str();
     app->add_option("--pool", a.pool, "mean | last (a stream reports the newest frame: last)")->capture_default_str();
     app->add_option("--d-model", a.d_model, "v2: residual width (input projection)")->capture_default_str()->check(in_range<size_t>(1, 65535));
