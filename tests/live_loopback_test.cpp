@@ -62,12 +62,14 @@ class LiveLoopback : public ::testing::Test {
     return rc;
   }
 
-  /// Trains a tiny model pooling `pool` ("last" | "mean") on the recording.
-  std::string train(const std::string& pool) {
-    const std::string model = p(pool + ".rvne");
+  /// Trains a tiny model pooling `pool` ("last" | "mean") on the recording,
+  /// of architecture `arch` ("v2", train_blob's default, or "v1": NAME.rvne
+  /// then NAME_v1.rvne).
+  std::string train(const std::string& pool, const std::string& arch = "v2") {
+    const std::string model = p(pool + (arch == "v2" ? "" : "_" + arch) + ".rvne");
     EXPECT_EQ(tool({"train_blob", "--data", p("sim.csi.jsonl"), "--task", "labels=" + p("sim.labels.csv"), "--window",
                     "16", "--stride", "4", "--epochs", "1", "--head-dim", "8", "--layers", "1", "--block-size", "4",
-                    "--attn-window", "8", "--pool", pool, "--quiet", "--out", model}),
+                    "--attn-window", "8", "--pool", pool, "--arch", arch, "--quiet", "--out", model}),
               0);
     return model;
   }
@@ -422,10 +424,11 @@ TEST_F(LiveLoopback, BadInputsGetTheConventionsExitStatusAndName) {
   const std::string model = train("mean");
   tool({"csi_live", "--model", model, "--bind", "127.0.0.1:70000"}, nullptr, 2);
   EXPECT_NE(read_text(p("csi_live.err")).find("port '70000'"), std::string::npos) << read_text(p("csi_live.err"));
-  // A model without its sidecar: 1, naming the sidecar.
-  fs::remove(model + ".json");
-  tool({"csi_live", "--model", model, "--bind", "127.0.0.1:0"}, nullptr, 1);
-  EXPECT_NE(read_text(p("csi_live.err")).find("mean.rvne.json"), std::string::npos) << read_text(p("csi_live.err"));
+  // A v1 model without its sidecar (its featuriser is there): 1, naming the sidecar.
+  const std::string v1 = train("mean", "v1");
+  fs::remove(v1 + ".json");
+  tool({"csi_live", "--model", v1, "--bind", "127.0.0.1:0"}, nullptr, 1);
+  EXPECT_NE(read_text(p("csi_live.err")).find("mean_v1.rvne.json"), std::string::npos) << read_text(p("csi_live.err"));
 }
 
 }  // namespace
