@@ -374,23 +374,8 @@ class NodeImpl {
   static bool has_featurizer(const rvne::Header& h) noexcept {
     return h.version == rvne::kVersion2 && h.arch.features.kind != rvne::FeatureKind::none;
   }
-  /// `TemporalModel::scratch_size()` of a model over `h`, from the header
-  /// alone (NodeV2.CallerMemoryIsExactlyMemoryNeeded fails if they differ).
-  static std::size_t step_scratch(const rvne::Header& h) noexcept {
-    const rvne::Architecture& ar = h.arch;
-    const std::size_t D = h.input_dim, d = h.model_dim(), qw = std::size_t{h.q_heads} * h.head_dim,
-                      kvw = std::size_t{h.kv_heads} * h.head_dim;
-    std::size_t w = std::max({D, d, qw, kvw, std::size_t{h.classes}});
-    if (ar.has(rvne::kBlockFfn)) w = std::max<std::size_t>(w, ar.ffn_dim);
-    constexpr std::size_t kAlign = EIGEN_MAX_ALIGN_BYTES / sizeof(float) > 0 ? EIGEN_MAX_ALIGN_BYTES / sizeof(float) : 1;
-    std::size_t n = h.version == rvne::kVersion ? w : (w + kAlign - 1) / kAlign * kAlign;
-    if (ar.has(rvne::kBlockInputProjection)) n += d;
-    if (ar.has(rvne::kBlockNorm)) n += d;
-    if (ar.has(rvne::kBlockConv)) n += d;
-    if (ar.has(rvne::kBlockFfn)) n += ar.ffn_dim;
-    if (ar.has(rvne::kBlockRope)) n += h.head_dim;
-    return n;
-  }
+  /// `TemporalModel::scratch_size()` of a model over `h` (the model's own formula).
+  static std::size_t step_scratch(const rvne::Header& h) noexcept { return Model::scratch_size(h); }
   /// `TemporalModel::conv_state_size()` of a model over `h`.
   static std::size_t conv_state_values(const rvne::Header& h) noexcept {
     if (h.version != rvne::kVersion2 || !h.arch.has(rvne::kBlockConv)) return 0;

@@ -731,23 +731,29 @@ class TemporalModel {
   /// wide as the widest weight matrix) and, for v2, rows for the residual
   /// stream (input projection), the normed row, the convolution output, the
   /// feed-forward hidden row and the RoPE angles.
-  std::size_t scratch_size() const noexcept {
-    const rvne::Architecture& ar = arch();
-    std::size_t n = scratch_width();
-    if (ar.has(rvne::kBlockInputProjection)) n += model_dim();
-    if (ar.has(rvne::kBlockNorm)) n += model_dim();
-    if (ar.has(rvne::kBlockConv)) n += model_dim();
+  std::size_t scratch_size() const noexcept { return scratch_size(header_); }
+  /// Values of the row-product scratch alone (v1: all of `scratch_size()`).
+  std::size_t scratch_width() const noexcept { return scratch_width(header_); }
+  /// `scratch_size()` and `scratch_width()` of a model over `h`, from the
+  /// header alone (the node sizes its memory before a model exists).
+  static std::size_t scratch_size(const rvne::Header& h) noexcept {
+    const rvne::Architecture& ar = h.arch;
+    std::size_t n = scratch_width(h);
+    if (ar.has(rvne::kBlockInputProjection)) n += h.model_dim();
+    if (ar.has(rvne::kBlockNorm)) n += h.model_dim();
+    if (ar.has(rvne::kBlockConv)) n += h.model_dim();
     if (ar.has(rvne::kBlockFfn)) n += ar.ffn_dim;
-    if (ar.has(rvne::kBlockRope)) n += header_.head_dim;
+    if (ar.has(rvne::kBlockRope)) n += h.head_dim;
     return n;
   }
-  /// Values of the row-product scratch alone (v1: all of `scratch_size()`).
-  std::size_t scratch_width() const noexcept {
-    std::size_t w = std::max({input_dim(), model_dim(), q_width(), kv_width(), classes()});
-    if (arch().has(rvne::kBlockFfn)) w = std::max<std::size_t>(w, arch().ffn_dim);
+  static std::size_t scratch_width(const rvne::Header& h) noexcept {
+    std::size_t w = std::max({std::size_t{h.input_dim}, std::size_t{h.model_dim()},
+                              std::size_t{h.q_heads} * h.head_dim, std::size_t{h.kv_heads} * h.head_dim,
+                              std::size_t{h.classes}});
+    if (h.arch.has(rvne::kBlockFfn)) w = std::max<std::size_t>(w, h.arch.ffn_dim);
     // The tail starts aligned, so its first row keeps the row product's alignment rule.
     constexpr std::size_t kAlign = EIGEN_MAX_ALIGN_BYTES / sizeof(T) > 0 ? EIGEN_MAX_ALIGN_BYTES / sizeof(T) : 1;
-    return header_.version == rvne::kVersion ? w : (w + kAlign - 1) / kAlign * kAlign;
+    return h.version == rvne::kVersion ? w : (w + kAlign - 1) / kAlign * kAlign;
   }
 
   /// Softmax of `logits` (max-subtracted).
