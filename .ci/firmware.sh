@@ -4,8 +4,9 @@
 #
 # usage: .ci/firmware.sh [BUILD_DIR]     (default build-firmware, relative to the repo)
 # Environment: JOBS (default 2), QEMU_TIMEOUT seconds per image (default 120),
-# AETHER_FIRMWARE_V2_BLOB (a trained v2 blob for the test image, input_dim 16
-# and 4 classes; default: the benchmark shape with seeded weights).
+# AETHER_FIRMWARE_V2_BLOB (the v2 blob for the test image, any input width
+# and class count; default firmware/data/ruview_order_v2.rvne, trained by
+# train_blob on tests/data/ruview-cfda8db: firmware/data/README.md).
 #
 #  1. installs gcc-arm-none-eabi, libstdc++-arm-none-eabi-newlib,
 #     libnewlib-arm-none-eabi and qemu-system-arm when missing (apt-get);
@@ -61,7 +62,7 @@ export qemu_timeout
 host="$build/host"
 if [ -f "$root/firmware/host/CMakeLists.txt" ]; then
   cmake -S "$root/firmware/host" -B "$host" -DCMAKE_BUILD_TYPE=Release \
-    -DAETHER_FIRMWARE_V2_BLOB="${AETHER_FIRMWARE_V2_BLOB:-}" >/dev/null
+    -DAETHER_FIRMWARE_V2_BLOB="${AETHER_FIRMWARE_V2_BLOB:-$root/firmware/data/ruview_order_v2.rvne}" >/dev/null
   cmake --build "$host" -j "$jobs"
   host_arg=(-DAETHER_FIRMWARE_HOST_DIR="$host")
 else

@@ -13,7 +13,8 @@
  * a pattern before the call; the lowest word no longer holding it after the
  * call gives the bytes the call used (high-water, to 4 bytes).
  *
- * v2 (the benchmark-shape blob and the report's second v2 blob, both with a
+ * v2 (the benchmark-shape blob and the report's second v2 blob, the training
+ * default train::V2Defaults with standardisation; both seeded, both with a
  * csi-amplitude featuriser for 64-subcarrier frames): the same stream and
  * ring costs through aether_node_push_csi, each push featurising one
  * 64-subcarrier frame of I/Q bytes (test_iq); keys "v2 NAME ...".

@@ -27,9 +27,9 @@ typedef struct node_hostile_blob {
 extern const node_blob node_blob_f32;       /* model_init.rvne, 4-byte aligned */
 extern const node_blob node_blob_f16;       /* its fp16 conversion */
 extern const node_blob node_blob_unaligned; /* model_init.rvne at an odd address: weights not 4-byte aligned */
-/* v2 (firmware/host/v2_blobs.hpp): the test blob (benchmark shape with seeded
- * trainable weights unless a trained blob is given), its fp16 conversion, an
- * unaligned copy; for the report, the seeded benchmark shape and the second
+/* v2 (firmware/host/v2_blobs.hpp): the test blob (by default the trained
+ * firmware/data/ruview_order_v2.rvne; its input width and classes are its
+ * header's), its fp16 conversion, an unaligned copy; for the report, the seeded benchmark shape and the second
  * v2 blob (the training default). Equal blobs share one array. */
 extern const node_blob node_blob_v2_f32;
 extern const node_blob node_blob_v2_f16;

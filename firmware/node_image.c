@@ -8,7 +8,9 @@
  * frame sequence) and stream mode (capacity 32: 80 pushes evict; every
  * push's logits; fp32 and fp16 caches); the firmware's ruv_temporal names;
  * the hostile blobs through both inits. v2 (the v2 blob, its fp16 conversion
- * and an unaligned copy): real raw frames (node_v2_frames) through
+ * and an unaligned copy; input width and class count from its header: by
+ * default the blob train_blob trained on a real recording,
+ * firmware/data/ruview_order_v2.rvne): real raw frames (node_v2_frames) through
  * aether_node_push_csi in ring mode (window 16: classify after every push)
  * and stream mode (capacity 16, fp32 and fp16 caches; every push's logits),
  * the frames the featuriser filters out reported as skipped; push_csi's
@@ -49,13 +51,16 @@ static void check(int ok, const char* what) {
 /* Caller memory for every node (the largest configuration here needs less). */
 static unsigned char arena[160 * 1024];
 
-static void print_logits(const char* prefix, unsigned t, const float* logits) {
+static void print_logits_n(const char* prefix, unsigned t, const float* logits, uint32_t n) {
   printf("%s t=%u", prefix, t);
-  for (int i = 0; i < kClasses; ++i) {
+  for (uint32_t i = 0; i < n; ++i) {
     printf(" %.9g", (double)logits[i]);
     check(isfinite(logits[i]), "finite logits");
   }
   printf("\n");
+}
+static void print_logits(const char* prefix, unsigned t, const float* logits) {
+  print_logits_n(prefix, t, logits, kClasses);
 }
 
 /* Inits a node over `blob` in the arena, with the heap-at-init figures. */
@@ -192,12 +197,25 @@ static void run_hostile(void) {
 
 /* --- v2: raw CSI in (lines "v2 ...": .ci/firmware.sh also compares the
  * fp32-cache ones with firmware_v2_reference, the host library's logits) --- */
-enum { kV2Window = 16, kV2Capacity = 16 };
+enum { kV2Window = 16, kV2Capacity = 16, kV2MaxClasses = 64 };
 
-/* Pushes node_v2_frames[t - 1] from its I/Q bytes; prints the line of frame t. */
-static void v2_push(aether_node* node, const char* prefix, unsigned t, int ring) {
+static uint32_t u16_at(const uint8_t* p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+/* A v2 node's configuration: input_dim and classes from the blob's header
+ * (offsets 0x08 and 0x12), so the test blob decides them (a trained blob). */
+static aether_node_config v2_config(const node_blob* blob, uint32_t mode, uint32_t window_len, uint32_t capacity,
+                                    uint32_t dtype) {
+  aether_node_config c = {u16_at(blob->data + 0x08), window_len, u16_at(blob->data + 0x12), mode, capacity, dtype};
+  check(c.n_classes >= 1 && c.n_classes <= kV2MaxClasses, "v2 blob's class count within node_image's buffers");
+  if (c.n_classes > kV2MaxClasses) c.n_classes = kV2MaxClasses; /* init then refuses the disagreeing config */
+  return c;
+}
+
+/* Pushes node_v2_frames[t - 1] from its I/Q bytes; prints the line of frame t
+ * (n_classes logits). */
+static void v2_push(aether_node* node, const char* prefix, unsigned t, int ring, uint32_t n_classes) {
   const node_csi_frame* f = &node_v2_frames[t - 1];
-  float logits[kClasses] = {0, 0, 0, 0}, before[kClasses];
+  float logits[kV2MaxClasses], before[kV2MaxClasses];
+  memset(logits, 0, sizeof logits);
   memcpy(before, logits, sizeof logits);
   const aether_status s = aether_node_push_csi(node, f->iq, f->n_subcarriers, ring ? NULL : logits);
   if (s == AETHER_SKIPPED_FRAME) {
@@ -207,34 +225,34 @@ static void v2_push(aether_node* node, const char* prefix, unsigned t, int ring)
     return;
   }
   check(s == AETHER_OK, "push_csi");
-  if (ring) check(aether_node_classify(node, logits, kClasses) == AETHER_OK, "v2 ring classify");
-  print_logits(prefix, t, logits);
+  if (ring) check(aether_node_classify(node, logits, n_classes) == AETHER_OK, "v2 ring classify");
+  print_logits_n(prefix, t, logits, n_classes);
 }
 
 static void run_v2_ring(const node_blob* blob) {
-  const aether_node_config cfg = {kInputDim, kV2Window, kClasses, AETHER_MODE_RING, 0, AETHER_CACHE_F32};
+  const aether_node_config cfg = v2_config(blob, AETHER_MODE_RING, kV2Window, 0, AETHER_CACHE_F32);
   char prefix[64];
-  float logits[kClasses];
+  float logits[kV2MaxClasses];
   aether_node* node = init_node(blob, &cfg, "v2_ring");
   if (!node) return;
   snprintf(prefix, sizeof prefix, "v2 ring %s", blob->name);
-  check(aether_node_classify(node, logits, kClasses) == AETHER_ERR_INVALID_STATE, "v2 ring classify with no frame");
+  check(aether_node_classify(node, logits, cfg.n_classes) == AETHER_ERR_INVALID_STATE, "v2 ring classify with no frame");
   check(aether_node_push_csi(node, NULL, 64, NULL) == AETHER_ERR_INVALID_ARGUMENT, "v2 push_csi NULL");
-  for (unsigned t = 1; t <= node_v2_frame_count; ++t) v2_push(node, prefix, t, 1);
+  for (unsigned t = 1; t <= node_v2_frame_count; ++t) v2_push(node, prefix, t, 1, cfg.n_classes);
   check(aether_node_reset(node) == AETHER_OK, "v2 ring reset");
-  check(aether_node_classify(node, logits, kClasses) == AETHER_ERR_INVALID_STATE, "v2 ring classify after reset");
+  check(aether_node_classify(node, logits, cfg.n_classes) == AETHER_ERR_INVALID_STATE, "v2 ring classify after reset");
   done_node(node);
 }
 
 static void run_v2_stream(const node_blob* blob, uint32_t cache_dtype) {
-  const aether_node_config cfg = {kInputDim, 0, kClasses, AETHER_MODE_STREAM, kV2Capacity, cache_dtype};
+  const aether_node_config cfg = v2_config(blob, AETHER_MODE_STREAM, 0, kV2Capacity, cache_dtype);
   const char* cache = cache_dtype == AETHER_CACHE_F16 ? "f16" : "f32";
   char prefix[64], label[32];
   snprintf(label, sizeof label, "v2_stream_cache_%s", cache);
   aether_node* node = init_node(blob, &cfg, label);
   if (!node) return;
   snprintf(prefix, sizeof prefix, "v2 stream %s cache=%s", blob->name, cache);
-  for (unsigned t = 1; t <= node_v2_frame_count; ++t) v2_push(node, prefix, t, 0);
+  for (unsigned t = 1; t <= node_v2_frame_count; ++t) v2_push(node, prefix, t, 0, cfg.n_classes);
   check(aether_node_reset(node) == AETHER_OK, "v2 stream reset");
   done_node(node);
 }

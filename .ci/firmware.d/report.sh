@@ -83,7 +83,7 @@ echo
 # firmware/host/v2_blobs.hpp) when it differs from it.
 v2_names=(bench)
 [ "$(val v2 report same as bench)" -eq 1 ] || v2_names+=(report)
-echo "firmware_report: v2 blobs (fp32, read in place; csi-amplitude featuriser, 64-subcarrier frames; every push runs aether_node_push_csi, featurisation included): bench = rvne::v2_benchmark_header() (input_dim 16, d_model 32, 2 layers of conv k5 + attention 4q/1kv x 32 with RoPE + FFN 64, 4 classes)$([ "${#v2_names[@]}" -eq 1 ] && echo '; the report blob (training default) is the same shape')"
+echo "firmware_report: v2 blobs (fp32, read in place; csi-amplitude featuriser, 64-subcarrier frames; every push runs aether_node_push_csi, featurisation included): bench = rvne::v2_benchmark_header() (input_dim 16, d_model 32, 2 layers of conv k5 + attention 4q/1kv x 32 with RoPE + FFN 64, 4 classes, pool last; log + centre); report = train::V2Defaults{}.shape(16, 4, ...) (the training default: the same sizes, pool mean; log + centre + standardisation), seeded weights$([ "${#v2_names[@]}" -eq 1 ] && echo '; the report blob is the same as bench')"
 echo
 row "v2 blob: what" "measured"
 row "---" "---"

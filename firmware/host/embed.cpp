@@ -4,8 +4,8 @@
 /// the fp32 blob with its CRC recomputed (so the one broken field decides),
 /// with the codes aether_node_init and ruv_temporal_init must return; then
 /// the v2 blobs (v2_blobs.hpp: the test blob, its fp16 conversion, an
-/// unaligned copy, the report's second blob), hostile v2 blobs and the real
-/// raw frames the v2 checks feed.
+/// unaligned copy, the report's second blob), hostile v2 blobs (derived from
+/// the seeded benchmark-shape blob) and the real raw frames the v2 checks feed.
 ///
 ///   firmware_embed F32.rvne F16.rvne OUT.c --recording FILE.csi.jsonl [--v2-blob FILE.rvne]
 ///
@@ -80,8 +80,10 @@ std::vector<Hostile> hostile_blobs(const Bytes& good) {
   return out;
 }
 
-// Hostile v2 blobs, each derived from the good v2 blob (CRC recomputed), for
-// a node configured as the good one (input_dim 16, 4 classes).
+// Hostile v2 blobs, each derived from the good v2 blob `good` (CRC
+// recomputed), for a node configured as the good one. Called with the seeded
+// benchmark-shape blob (input_dim 16, 4 classes: node_image's hostile checks
+// configure the node as for the v1 blob), whatever the test blob is.
 std::vector<Hostile> hostile_v2_blobs(const Bytes& good) {
   namespace d = aether::rvne::detail;
   namespace rvne = aether::rvne;
@@ -150,7 +152,8 @@ int main(int argc, char** argv) {
     const Bytes v2 = firmware_v2::test_blob(v2_path);
     const Bytes v2_f16 = aether::rvne::serialize(aether::rvne::parse(v2).converted(aether::rvne::Dtype::f16));
     const Bytes v2_report = firmware_v2::seeded(firmware_v2::report_header());
-    for (Hostile& h : hostile_v2_blobs(v2)) hostile.push_back(std::move(h));
+    const Bytes v2_bench = firmware_v2::seeded(aether::rvne::v2_benchmark_header());
+    for (Hostile& h : hostile_v2_blobs(v2_bench)) hostile.push_back(std::move(h));
     const std::vector<firmware_v2::Frame> frames = firmware_v2::frames(recording);
     if (frames.size() != firmware_v2::kFrameCount) {
       std::fprintf(stderr, "firmware_embed: %s holds %zu raw frames of node %lld, expected %zu\n", recording.c_str(),
@@ -177,7 +180,6 @@ int main(int argc, char** argv) {
     write_array(f, "v2_unaligned_bytes", v2, 1);
     // The report's blobs (cost_image): the seeded benchmark shape and the
     // training default, each aliasing an array already written when equal.
-    const Bytes v2_bench = firmware_v2::seeded(aether::rvne::v2_benchmark_header());
     const char* bench_array = v2_bench == v2 ? "v2_f32_bytes" : "v2_bench_bytes";
     if (v2_bench != v2) write_array(f, "v2_bench_bytes", v2_bench, 0);
     const char* report_array = v2_report == v2_bench ? bench_array : v2_report == v2 ? "v2_f32_bytes" : "v2_report_bytes";

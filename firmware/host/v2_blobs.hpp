@@ -2,13 +2,16 @@
 // embedder and the host reference share them, so both see the same bytes).
 //
 // - The test image's v2 blob (node_image): `test_blob`, the blob a
-//   `--v2-blob FILE` names (a model trained by train_blob on a real
-//   recording drops in there), else the benchmark shape
-//   (`rvne::v2_benchmark_header`) with `rvne::init_trainable` weights.
+//   `--v2-blob FILE` names (firmware/host/CMakeLists.txt and .ci/firmware.sh
+//   name the committed trained blob, firmware/data/ruview_order_v2.rvne, by
+//   default: train_blob on the real recording below, firmware/data/README.md),
+//   else (an empty path) the benchmark shape (`rvne::v2_benchmark_header`)
+//   with `rvne::init_trainable` weights. Its input width and class count are
+//   the blob's: the images read them from its header.
 // - The report's second v2 blob (cost_image, firmware_report):
-//   `report_header()`, THE one place to set the training issue's default
-//   v2 sizes; until they are decided it is the benchmark shape too (and the
-//   report then prints its rows once).
+//   `report_header()`, the training default (`train::V2Defaults`) for 16
+//   features and 4 classes with the featuriser train_blob gives 64-subcarrier
+//   frames, seeded weights (cost does not depend on their values).
 // - The raw frames: node `kFrameNode`'s first `kFrameCount` raw_csi records
 //   of a committed real recording (tests/data/ruview-cfda8db), 64- and
 //   128-subcarrier frames as the radio interleaves them (the 128-subcarrier
@@ -19,6 +22,7 @@
 #include <aether/rvne/codec.hpp>
 #include <aether/rvne/file.hpp>
 #include <aether/rvne/init.hpp>
+#include <aether/train/v2_defaults.hpp>
 
 #include <cstdint>
 #include <string>
@@ -32,8 +36,21 @@ inline constexpr std::uint64_t kSeed = 0xC5110007DEADBEEFull;  ///< init_trainab
 inline constexpr std::int64_t kFrameNode = 1;
 inline constexpr std::size_t kFrameCount = 48;
 
-/// The report's second v2 shape: set the training default here.
-inline rvne::Header report_header() { return rvne::v2_benchmark_header(); }
+/// The csi-amplitude featuriser train_blob writes into a v2 blob for
+/// 64-subcarrier frames: version 1, log amplitude, frame centring, fitted
+/// standardisation (the blob's features.offset/scale tensors), filter 64.
+inline rvne::FeaturizerDesc csi64_standardised() {
+  rvne::FeaturizerDesc f;
+  f.kind = rvne::FeatureKind::csi_amplitude;
+  f.version = 1;
+  f.flags = rvne::kFeatureLog | rvne::kFeatureCentre | rvne::kFeatureStandardised;
+  f.subcarriers = 64;
+  return f;
+}
+
+/// The report's second v2 shape: the training default (V2Defaults) for
+/// 16 features, 4 classes and 64-subcarrier frames.
+inline rvne::Header report_header() { return aether::train::V2Defaults{}.shape(16, 4, csi64_standardised()); }
 
 /// Serialised blob of `h` with seeded trainable weights.
 inline std::vector<std::uint8_t> seeded(const rvne::Header& h) { return rvne::serialize(rvne::init_trainable(h, kSeed)); }
