@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -42,11 +43,17 @@ struct SynthSetup {
   std::size_t train_segments = 8;  ///< per class in the training recording (one room each)
   std::size_t test_segments = 4;   ///< per class in the test recording
   bool constant_feature = false;   ///< featuriser's constant last feature
+  std::uint64_t train_order_seed = 3;  ///< order task: permutation seed of the training recording
+  std::uint64_t test_order_seed = 4;   ///< order task: permutation seed of the test recording
 };
 
 /// Training recording (seed 11: time-ordered train | validation split) and a
 /// separately simulated test recording (seed 12: other rooms, other
 /// phases), featurised with the training part's standardisation and classes.
+/// The tools' path: `csi_simulate --seed 11|12 --segments S`, then
+/// `train_blob --test-fraction 0` (validation 0.15, standardisation fitted on
+/// the training part) and `eval_blob`; the tools permute order-task windows
+/// with the training seed, on both recordings.
 inline SynthData make_synth_data(const std::string& tag, aether::io::TaskKind kind, const SynthSetup& setup) {
   const auto dir = fresh_dir(tag);
   aether::io::SimulatorOptions sim;
@@ -65,13 +72,13 @@ inline SynthData make_synth_data(const std::string& tag, aether::io::TaskKind ki
   o.windows.stride = setup.stride;
   o.windows.test_fraction = 0;
   o.windows.validation_fraction = 0.15;
-  o.seed = 3;
+  o.seed = setup.train_order_seed;
   const aether::io::Dataset tr = aether::io::build_dataset({aether::io::read_recording(dir / "train.csi.jsonl")}, o);
   o.task.labels_csv = dir / "test.labels.csv";
   o.windows.validation_fraction = 0;
   o.features = tr.features;
   o.classes = tr.classes;
-  o.seed = 4;
+  o.seed = setup.test_order_seed;
   const aether::io::Dataset te = aether::io::build_dataset({aether::io::read_recording(dir / "test.csi.jsonl")}, o);
   std::filesystem::remove_all(dir);
   return SynthData{tr.classes, examples_of(tr.train), examples_of(tr.validation), examples_of(te.train)};
