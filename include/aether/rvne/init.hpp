@@ -40,18 +40,35 @@ class XorShift64Star {
     return static_cast<std::uint32_t>(r >> 32);
   }
 
+  /// Next value in [0, 1]: `next_u32() / 4294967295` in float.
+  float next_unit() noexcept { return static_cast<float>(next_u32()) / static_cast<float>(4294967295u); }
+
   /// Next weight in [-0.1, 0.1], single-precision arithmetic throughout
   /// (double would change the bits).
-  float next_weight() noexcept {
-    const float unit = static_cast<float>(next_u32()) / static_cast<float>(4294967295u);
-    return (unit - 0.5f) * 0.2f;
-  }
+  float next_weight() noexcept { return (next_unit() - 0.5f) * 0.2f; }
 
   std::uint64_t state() const noexcept { return state_; }
 
  private:
   std::uint64_t state_;
 };
+
+/// A blob of `header` (rule 7 checked) with its whole layout zero. Throws
+/// invalid_header for a bad header or a layout beyond a u32 weights_len.
+inline Blob zero_blob(const Header& header) {
+  check_header(header, 0);
+  const std::uint64_t bytes = layout_bytes(header);
+  if (bytes > kMaxWeightsLen || bytes > std::numeric_limits<std::size_t>::max()) {
+    ParseResult r;
+    reject(r, Errc::invalid_header, "model layout needs %llu bytes, more than a u32 weights_len can describe",
+           static_cast<unsigned long long>(bytes));
+    throw_result(r);
+  }
+  Blob b;
+  b.header = header;
+  b.weights.assign(static_cast<std::size_t>(bytes), 0);
+  return b;
+}
 }  // namespace detail
 
 /// A blob with the model layout of `header`, filled with one xorshift64*
@@ -60,17 +77,7 @@ class XorShift64Star {
 /// Throws invalid_header if `header` fails rule 7 or the layout needs more
 /// than 0xFFFFFFFF bytes. Cost: one allocation of layout_bytes(header).
 inline Blob init_random(const Header& header, std::uint64_t seed = kDefaultSeed) {
-  check_header(header, 0);
-  const std::uint64_t bytes = layout_bytes(header);
-  if (bytes > kMaxWeightsLen || bytes > std::numeric_limits<std::size_t>::max()) {
-    ParseResult r;
-    detail::reject(r, Errc::invalid_header, "model layout needs %llu bytes, more than a u32 weights_len can describe",
-                   static_cast<unsigned long long>(bytes));
-    detail::throw_result(r);
-  }
-  Blob b;
-  b.header = header;
-  b.weights.resize(static_cast<std::size_t>(bytes));
+  Blob b = detail::zero_blob(header);
   detail::XorShift64Star rng(seed);
   const std::size_t n = static_cast<std::size_t>(layout_elements(header));
   for (std::size_t i = 0; i < n; ++i) detail::store_weight(header.dtype, b.weights.data(), i, rng.next_weight());
@@ -138,17 +145,7 @@ inline std::uint64_t init_fan_in(const MatrixShape& m, const Header& h, bool& co
 /// weight `(2u - 1) * a` in float (`a` from float `std::sqrt`, correctly
 /// rounded): the same bytes on any IEEE-754 host. Throws as `init_random`.
 inline Blob init_trainable(const Header& header, std::uint64_t seed = kDefaultSeed) {
-  check_header(header, 0);
-  const std::uint64_t bytes = layout_bytes(header);
-  if (bytes > kMaxWeightsLen || bytes > std::numeric_limits<std::size_t>::max()) {
-    ParseResult r;
-    detail::reject(r, Errc::invalid_header, "model layout needs %llu bytes, more than a u32 weights_len can describe",
-                   static_cast<unsigned long long>(bytes));
-    detail::throw_result(r);
-  }
-  Blob b;
-  b.header = header;
-  b.weights.assign(static_cast<std::size_t>(bytes), 0);
+  Blob b = detail::zero_blob(header);
   detail::XorShift64Star rng(seed);
   for_each_tensor(header, [&](const MatrixShape& m) {
     bool constant = false;
@@ -158,8 +155,7 @@ inline Blob init_trainable(const Header& header, std::uint64_t seed = kDefaultSe
     for (std::uint64_t e = 0; e < m.elements(); ++e) {
       float w = value;
       if (!constant) {
-        const float unit = static_cast<float>(rng.next_u32()) / static_cast<float>(4294967295u);
-        w = (2.0f * unit - 1.0f) * a;
+        w = (2.0f * rng.next_unit() - 1.0f) * a;
       }
       detail::store_weight(header.dtype, b.weights.data(), static_cast<std::size_t>(m.offset + e), w);
     }
