@@ -15,6 +15,7 @@
 /// Thread safety: plain values. Cost: none.
 
 #include <aether/rvne/format.hpp>
+#include <aether/rvne/init.hpp>
 #include <aether/train/trainer.hpp>
 
 #include <cstdint>
@@ -63,9 +64,9 @@ struct V2Defaults {
   /// featuriser the blob will carry (kind none: feature vectors).
   rvne::Header shape(std::uint16_t input_dim, std::uint16_t classes,
                      const rvne::FeaturizerDesc& features = rvne::FeaturizerDesc{}) const noexcept {
-    rvne::Header h;
-    h.dtype = rvne::Dtype::f32;
-    h.version = rvne::kVersion2;
+    // The benchmark header names every block and the attention layout
+    // (sparse, causal, global token 0); the recipe's own values replace its sizes.
+    rvne::Header h = rvne::v2_benchmark_header(rvne::Dtype::f32);
     h.input_dim = input_dim;
     h.q_heads = q_heads;
     h.kv_heads = kv_heads;
@@ -73,8 +74,6 @@ struct V2Defaults {
     h.layers = layers;
     h.classes = classes;
     rvne::Architecture& a = h.arch;
-    a.blocks = rvne::kBlockInputProjection | rvne::kBlockNorm | rvne::kBlockConv | rvne::kBlockFfn |
-               rvne::kBlockQkvBias | rvne::kBlockOutBias | rvne::kBlockRope | rvne::kBlockClassifierBias;
     a.d_model = d_model;
     a.ffn_dim = ffn_dim;
     a.conv_kernel = conv_kernel;
@@ -84,12 +83,8 @@ struct V2Defaults {
     a.pool = pool;
     a.norm_eps = norm_eps;
     a.rope_base = rope_base;
-    a.attention.backend = rvne::BackendKind::sparse;
     a.attention.window = attn_window;
     a.attention.block_size = block_size;
-    a.attention.causal = 1;
-    a.attention.global_count = 1;
-    a.attention.globals[0] = 0;
     a.features = features;
     return h;
   }
