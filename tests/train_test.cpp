@@ -5,10 +5,13 @@
 #include <aether/temporal_model.hpp>
 #include <aether/train/optimizer.hpp>
 #include <aether/train/trainer.hpp>
+#include <aether/train/v2_defaults.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -265,6 +268,32 @@ TEST(TrainV2, OneAndTwoThreadsGiveIdenticalBlobs) {
   // ... and the check can fail: another seed gives another blob; training moved the weights.
   EXPECT_NE(bytes(one.blob), bytes(short_v2_run(1, 43).blob));
   EXPECT_NE(bytes(one.blob), bytes(aether::rvne::init_trainable(small_v2(6, 3), 42)));
+}
+
+// A window's gradient has the same bits wherever it is written: the trainer
+// writes each window's into a slot of a shared buffer at any alignment, and
+// the blob must not depend on which (a colwise().sum() into the bias
+// gradients did: its unaligned head columns were summed in another order, and
+// CI's native build once gave two thread counts two blobs). Offsets 0..7
+// floats cover every alignment up to 32 bytes (AVX).
+TEST(TrainV2, GradientBitsDoNotDependOnWhereTheyAreWritten) {
+  const aether::rvne::Header v2_default = aether::train::V2Defaults{}.shape(6, 3, aether::rvne::FeaturizerDesc{});
+  for (const aether::rvne::Header& h : {aether::rvne::Header::aether_default(), small_v2(6, 3), v2_default}) {
+    const aether::TemporalModel<float> model(h.version == aether::rvne::kVersion2 ? aether::rvne::init_trainable(h, 5)
+                                                                                  : aether::rvne::init_random(h, 5));
+    const Example x = random_windows(1, 23, h.input_dim, h.classes, 8)[0];
+    const std::size_t P = aether::rvne::layout_elements(h);
+    std::vector<float> first, buffer(P + 8);
+    aether::train::ModelBackwardScratch<float> scratch;
+    for (std::size_t offset = 0; offset < 8; ++offset) {
+      std::fill(buffer.begin(), buffer.end(), -1.0f);
+      aether::train::loss_and_gradient<float>(model, x.frames, x.label, model.pool(), buffer.data() + offset, scratch);
+      const std::vector<float> grad(buffer.begin() + offset, buffer.begin() + offset + P);
+      if (first.empty()) first = grad;
+      EXPECT_EQ(std::memcmp(first.data(), grad.data(), P * sizeof(float)), 0)
+          << "version " << h.version << ", gradient written at float offset " << offset;
+    }
+  }
 }
 
 TEST(TrainV2, TrainedBlobStreamsLikeItsPrefill) {

@@ -21,9 +21,17 @@ namespace aether::train {
 template <class XMat, class DyMat, class T>
 void linear_weight_backward(const XMat& x, const DyMat& dy, T* dw, T* db) {
   using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  using RowVector = Eigen::Matrix<T, 1, Eigen::Dynamic>;
   Eigen::Map<Matrix>(dw, x.cols(), dy.cols()).noalias() = x.transpose() * dy;
-  if (db != nullptr) Eigen::Map<Vector>(db, dy.cols()) = dy.colwise().sum().transpose();
+  if (db == nullptr) return;
+  // Rows are added one after another rather than by `colwise().sum()`:
+  // Eigen's vectorised partial reduction adds a packet's rows pairwise but the
+  // columns before the first aligned address one by one, so its bits would
+  // depend on where `db` lies in memory, and the trainer's per-window gradient
+  // slots lie anywhere. Same cost, O(N * out).
+  Eigen::Map<RowVector> sum(db, dy.cols());
+  sum.setZero();
+  for (Eigen::Index i = 0; i < dy.rows(); ++i) sum += dy.row(i);
 }
 
 }  // namespace aether::train
