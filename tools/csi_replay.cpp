@@ -25,6 +25,7 @@
 /// Exit 0 ok, 1 invalid model/data, 2 usage or I/O error.
 
 #include "tools/cli.hpp"
+#include "tools/model_runs.hpp"
 #include "tools/training_common.hpp"
 
 #include "tools/track_classifier.hpp"
@@ -90,8 +91,8 @@ int run(const Args& a, CLI::App& app) {
       const std::size_t count = r.row + 1;
       // The windowed forward: the classification in window mode; in stream
       // mode the reference the stream is compared with.
-      const Model::Vector p = a.stream ? Model::probabilities(model.forward(
-                                             s.features.middleRows(static_cast<Eigen::Index>(count - W), static_cast<Eigen::Index>(W)), m.pool))
+      const Model::Vector p = a.stream ? Model::probabilities(window_logits(
+                                             model, s.features.middleRows(static_cast<Eigen::Index>(count - W), static_cast<Eigen::Index>(W)), m.pool))
                                        : Model::probabilities(*z);
       ++classified;
       const Model::Vector shown = Model::probabilities(*z);

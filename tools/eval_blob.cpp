@@ -26,6 +26,7 @@
 /// Exit 0 ok, 1 invalid model/data, 2 usage or I/O error.
 
 #include "tools/cli.hpp"
+#include "tools/model_runs.hpp"
 #include "tools/training_common.hpp"
 
 #include <cstdio>
@@ -85,7 +86,7 @@ int run(const Args& a, CLI::App& app) {
   eo.attention = m.attention;
   eo.threads = a.threads;
   const std::vector<train::Example> examples = examples_of(scored);
-  const train::EvalResult r = train::evaluate(m.model.blob, examples, eo);
+  const train::EvalResult r = evaluate_windows(m.model.blob, examples, eo);
   json report = accuracy_report(r, m.class_names);
   std::vector<std::vector<std::size_t>> confusion(m.class_names.size(), std::vector<std::size_t>(m.class_names.size(), 0));
   for (std::size_t i = 0; i < examples.size(); ++i) ++confusion.at(examples[i].label).at(r.predictions.at(i));

@@ -2,6 +2,8 @@
 // static library aether_tools_common (tools/CMakeLists.txt).
 #include "tools/track_classifier.hpp"
 
+#include "tools/model_runs.hpp"
+
 namespace aether_tools {
 
 TrackClassifier::TrackClassifier(const Model& model, aether::Pool pool, TrackOptions o) : model_(&model), pool_(pool), o_(o) {
@@ -60,7 +62,7 @@ std::optional<TrackClassifier::Model::Vector> TrackClassifier::push(std::size_t 
   Matrix in(w, d);
   in.topRows(w - start) = t.ring.bottomRows(w - start);
   in.bottomRows(start) = t.ring.topRows(start);
-  return model_->forward(in, pool_);
+  return window_logits(*model_, in, pool_);
 }
 
 }  // namespace aether_tools

@@ -25,6 +25,7 @@
 /// 1 invalid data (no labelled window, ...), 2 usage or I/O error.
 
 #include "tools/cli.hpp"
+#include "tools/model_runs.hpp"
 #include "tools/training_common.hpp"
 
 #include <aether/rvne.hpp>
@@ -252,8 +253,8 @@ int run(Args a, CLI::App& app) {
   eo.pool = t.pool;  // v1; a v2 blob runs with its own pool and attention
   eo.attention = t.attention;
   eo.threads = a.threads;
-  const json test_report = accuracy_report(train::evaluate(res.blob, te, eo), d.classes.names);
-  const json train_report = accuracy_report(train::evaluate(res.blob, tr, eo), d.classes.names);
+  const json test_report = accuracy_report(evaluate_windows(res.blob, te, eo), d.classes.names);
+  const json train_report = accuracy_report(evaluate_windows(res.blob, tr, eo), d.classes.names);
   json history = json::array();
   for (const auto& m : res.history) {
     history.push_back({{"epoch", m.epoch},
