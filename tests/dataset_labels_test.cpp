@@ -141,6 +141,38 @@ TEST(DatasetLabels, MotionUsesLatestVitalsAtOrBeforeTheLastFrameAndTheTrainingMe
   EXPECT_DOUBLE_EQ(e.motion_threshold, 4.0);
 }
 
+// The featuriser's step 6 (highpass) runs over each series after the
+// standardisation, fitted (train_blob) or given (eval_blob, csi_replay):
+// both paths give the same rows, each series starts its own baseline, and the
+// rows are the standardised ones minus their causal baseline.
+TEST(DatasetLabels, HighpassFollowsStandardisationOnBothPaths) {
+  const std::vector<io::Recording> recs = {synthetic(40, {}, "walking"), synthetic(30, {}, "walking")};
+  io::DatasetOptions o = options("meta", 8, 4);
+  o.features.input_dim = 4;
+  o.features.highpass = 5;
+  const io::Dataset fitted = io::build_dataset(recs, o);
+  ASSERT_EQ(fitted.features.offset.size(), 4u);
+  ASSERT_EQ(fitted.features.highpass, 5u);
+  io::DatasetOptions given = o;
+  given.features = fitted.features;  // as eval_blob passes the model's featuriser
+  const io::Dataset again = io::build_dataset(recs, given);
+  ASSERT_EQ(again.series.size(), 2u);
+  for (std::size_t s = 0; s < 2; ++s) EXPECT_EQ(again.series[s].features, fitted.series[s].features) << "series " << s;
+  // Off: the standardised rows; step 6 by hand over each series gives the rows above.
+  io::DatasetOptions off = given;
+  off.features.highpass = 0;
+  io::Dataset plain = io::build_dataset(recs, off);
+  for (std::size_t s = 0; s < 2; ++s) {
+    io::FrameMatrix& m = plain.series[s].features;
+    EXPECT_NE(m, fitted.series[s].features);
+    std::vector<float> baseline(4);
+    std::uint64_t seen = 0;
+    for (Eigen::Index r = 0; r < m.rows(); ++r) io::remove_baseline(given.features, baseline.data(), seen, m.row(r).data());
+    EXPECT_EQ(m, fitted.series[s].features) << "series " << s;
+    EXPECT_EQ(m.row(0).norm(), 0.0f) << "series " << s << " starts its own baseline";
+  }
+}
+
 TEST(DatasetLabels, OrderPairsEachWindowWithASeededPermutationOfItsFrames) {
   const std::vector<io::Recording> recs = {synthetic(40, {})};
   io::DatasetOptions o = options("order", 8, 4);

@@ -415,6 +415,48 @@ TEST(NodeV2, StreamFromRawCsiEqualsTemporalStream) {
   }
 }
 
+// A featuriser with a high-pass (step 6): push_csi keeps one baseline over the
+// frames it took, exactly as the host's series featuriser does over a
+// recording; a skipped or refused frame leaves it alone; reset restarts it.
+TEST(NodeV2, HighpassFeaturiserKeepsItsBaselineAcrossPushes) {
+  const Bytes blob = v2_blob([](rvne::Header& h) { h.arch.features.highpass = 8; });
+  const Model model(rvne::parse(blob));
+  ASSERT_EQ(model.featurizer().highpass, 8u);
+  // The host path: features, then step 6 over the stream of frames.
+  Model::Matrix x = features(model, 60);
+  std::vector<float> baseline(model.input_dim());
+  std::uint64_t seen = 0;
+  for (Eigen::Index i = 0; i < x.rows(); ++i) aether::io::remove_baseline(model.featurizer(), baseline.data(), seen, x.row(i).data());
+  EXPECT_EQ(x.row(0).norm(), 0.0f);  // the first frame is its own baseline
+  EXPECT_GT(x.row(30).norm(), 0.0f);
+  auto stream = model.make_stream(32, aether::Eviction::sliding_window);
+  NodeHandle h(blob.data(), blob.size(), stream_config(32));
+  std::vector<std::int8_t> null_pairs(128, 0);
+  float logits[4];
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    const std::vector<std::int8_t> iq = iq_frame(static_cast<std::size_t>(i));
+    ASSERT_EQ(aether_node_push_csi(h.node, null_pairs.data(), 64, logits), AETHER_SKIPPED_FRAME);
+    ASSERT_EQ(aether_node_push_csi(h.node, iq.data(), 64, logits), AETHER_OK);
+    const auto& want = stream.push(x.row(i).data());
+    for (int c = 0; c < 4; ++c) ASSERT_EQ(logits[c], want[c]) << "frame " << i;
+  }
+  // Without step 6 the same frames give other logits: the check can fail.
+  const Bytes plain = v2_blob();
+  NodeHandle p(plain.data(), plain.size(), stream_config(32));
+  float other[4];
+  for (std::size_t i = 0; i < 60; ++i) ASSERT_EQ(aether_node_push_csi(p.node, iq_frame(i).data(), 64, other), AETHER_OK);
+  EXPECT_NE(std::memcmp(logits, other, sizeof logits), 0);
+  // reset: the baseline starts again at the next frame.
+  ASSERT_EQ(aether_node_reset(h.node), AETHER_OK);
+  NodeHandle fresh(blob.data(), blob.size(), stream_config(32));
+  float again[4];
+  for (std::size_t i = 0; i < 5; ++i) {
+    ASSERT_EQ(aether_node_push_csi(h.node, iq_frame(i + 7).data(), 64, logits), AETHER_OK);
+    ASSERT_EQ(aether_node_push_csi(fresh.node, iq_frame(i + 7).data(), 64, again), AETHER_OK);
+    EXPECT_EQ(std::memcmp(logits, again, sizeof logits), 0) << "frame " << i << " after reset";
+  }
+}
+
 TEST(NodeV2, Fp16CacheRuns) {
   const Bytes blob = v2_blob();
   const Model model(rvne::parse(blob));

@@ -79,12 +79,13 @@ rvne::Header gated_header(rvne::GateKind kind = rvne::GateKind::prune) {
 
 // `small_header()` with a featuriser.
 rvne::Header featurised_header(rvne::FeatureKind kind, std::uint16_t version, std::uint8_t flags,
-                               std::uint32_t subcarriers = 0) {
+                               std::uint32_t subcarriers = 0, std::uint16_t highpass = 0) {
   rvne::Header h = small_header();
   h.arch.features.kind = kind;
   h.arch.features.version = version;
   h.arch.features.flags = flags;
   h.arch.features.subcarriers = subcarriers;
+  h.arch.features.highpass = highpass;
   return h;
 }
 
@@ -176,6 +177,8 @@ TEST(RvneV2, BenchmarkGatedAndFeaturisedHeadersRoundTrip) {
       featurised_header(rvne::FeatureKind::csi_amplitude, 2, rvne::kFeatureConstant | rvne::kFeatureStandardised, 0),
       featurised_header(rvne::FeatureKind::node_features, 1, 0),
       featurised_header(rvne::FeatureKind::node_features, 2, rvne::kFeatureConstant | rvne::kFeatureStandardised),
+      featurised_header(rvne::FeatureKind::csi_amplitude, 1, rvne::kFeatureLog | rvne::kFeatureStandardised, 0, 50),
+      featurised_header(rvne::FeatureKind::node_features, 1, 0, 0, 0xFFFF),
   };
   std::uint64_t seed = 11;
   for (const rvne::Header& h : headers) {
@@ -347,7 +350,7 @@ TEST(RvneV2Reserved, EveryReservedDescriptorByteMustBeZero) {
   const Bytes base = good(small_header());
   std::vector<std::size_t> reserved = {d::kOffReserved3B, d::kOffReserved47};
   for (std::size_t b = d::kOffReservedTail; b < rvne::kV2TensorStart; ++b) reserved.push_back(b);
-  ASSERT_EQ(reserved.size(), 22u);
+  ASSERT_EQ(reserved.size(), 20u);  // 0x3B, 0x47, 0x6E..0x7F (0x6C..0x6D: feature_highpass)
   for (std::size_t at : reserved) {
     char needle[64];
     std::snprintf(needle, sizeof needle, "reserved descriptor byte 0x80 at 0x%02zX", at);
@@ -448,6 +451,7 @@ TEST(RvneV2Descriptor, FieldsOfBlocksThatAreOffMustBeZero) {
                 {"feature_flags", {{d::kOffFeatureFlags, 1, 8}}, kHeader, "feature_flags 8 but its block is off"},
                 {"feature_subcarriers", {{d::kOffSubcarriers, 4, 64}}, kHeader,
                  "feature_subcarriers 64 but its block is off"},
+                {"feature_highpass", {{d::kOffHighpass, 2, 50}}, kHeader, "feature_highpass 50 but its block is off"},
                 {"node-features subcarriers",
                  {{d::kOffFeatureKind, 2, node}, {d::kOffFeatureVersion, 2, 1}, {d::kOffSubcarriers, 4, 64}},
                  kHeader,
@@ -655,7 +659,7 @@ rvne::Header maximal_header(std::uint16_t layers) {
   a.attention.gate = rvne::GateKind::salient;
   a.attention.gate_hidden = 0xFFFF;
   a.attention.gate_top_k = 0xFFFFFFFFu;
-  a.features = {rvne::FeatureKind::csi_amplitude, 2, rvne::kKnownFeatureFlags, 0xFFFFFFFFu};
+  a.features = {rvne::FeatureKind::csi_amplitude, 2, rvne::kKnownFeatureFlags, 0xFFFFFFFFu, 0xFFFF};
   return h;
 }
 

@@ -82,6 +82,36 @@ TEST(Featurizer, KnownAmplitudesGiveKnownGroupsNullsExcluded) {
 // standardisation leaves it 1; node vectors are input_dim - 1 long; the
 // sidecar form is version 2 and round-trips, and a version that disagrees
 // with the flag is refused.
+// Step 6 by hand: the first frame is its own baseline (zeros), then each
+// frame minus the baseline, which moves 1/highpass of the way to the frame;
+// the constant feature stays 1; a skipped call (highpass 0) changes nothing.
+TEST(Featurizer, HighpassSubtractsACausalBaseline) {
+  FeaturizerConfig c;
+  c.source = aether::io::FeatureSource::node_features;
+  c.input_dim = 3;
+  c.constant_feature = true;
+  c.highpass = 4;
+  const float frames[3][2] = {{2.0f, -1.0f}, {6.0f, -1.0f}, {6.0f, 3.0f}};
+  float baseline[2] = {0, 0}, out[3];
+  std::uint64_t seen = 0;
+  const float want[3][2] = {{0.0f, 0.0f}, {4.0f, 0.0f}, {3.0f, 4.0f}};  // baselines (2, -1), (3, -1)
+  for (int t = 0; t < 3; ++t) {
+    ASSERT_EQ(aether::io::featurize_vector(c, frames[t], 2, out), FrameResult::ok);
+    aether::io::remove_baseline(c, baseline, seen, out);
+    EXPECT_EQ(out[0], want[t][0]) << "frame " << t;
+    EXPECT_EQ(out[1], want[t][1]) << "frame " << t;
+    EXPECT_EQ(out[2], 1.0f) << "frame " << t;
+  }
+  EXPECT_EQ(seen, 3u);
+  EXPECT_EQ(baseline[0], 3.75f);  // 3 + 3/4
+  EXPECT_EQ(baseline[1], 0.0f);   // -1 + 4/4
+  c.highpass = 0;
+  ASSERT_EQ(aether::io::featurize_vector(c, frames[2], 2, out), FrameResult::ok);
+  aether::io::remove_baseline(c, baseline, seen, out);
+  EXPECT_EQ(out[0], 6.0f);
+  EXPECT_EQ(seen, 3u);
+}
+
 TEST(Featurizer, ConstantFeatureIsTheLastAndStaysOne) {
   FeaturizerConfig c;
   c.input_dim = 3;

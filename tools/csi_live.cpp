@@ -102,6 +102,8 @@ struct Node {
   std::uint32_t last_seq = 0;
   std::map<std::string, std::size_t> other;
   std::string state = "open";
+  std::vector<float> baseline;      ///< the featuriser's step-6 baseline over this node's frames (highpass models)
+  std::uint64_t baseline_seen = 0;  ///< frames in it
 
   json to_json() const {
     return {{"node", name},       {"state", state},           {"frames", frames},
@@ -300,6 +302,8 @@ class Live {
       ++n.filtered;
       return;
     }
+    n.baseline.resize(features_.size());
+    aether::io::remove_baseline(m_.features, n.baseline.data(), n.baseline_seen, features_.data());
     const std::optional<Model::Vector> z = tracks_.push(n.track, features_.data());
     if (!z) return;
     ++n.classified;

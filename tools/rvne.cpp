@@ -139,7 +139,7 @@ std::string descriptor_json(const rvne::Header& h) {
       "  \"attention\": {\"backend\": \"%s\", \"window\": %lu, \"block_size\": %lu, \"causal\": %s, "
       "\"global_tokens\": %s, \"gate\": %s},\n"
       "  \"featuriser\": {\"kind\": \"%s\", \"version\": %u, \"log\": %s, \"centre\": %s, \"constant\": %s, "
-      "\"standardised\": %s, \"subcarriers\": %lu}}",
+      "\"standardised\": %s, \"subcarriers\": %lu, \"highpass\": %u}}",
       static_cast<unsigned>(h.model_dim()), static_cast<unsigned>(a.ffn_dim), blocks.c_str(),
       static_cast<unsigned>(a.conv_kernel), static_cast<unsigned>(a.conv_dilation),
       rvne::activation_name(a.conv_activation), rvne::activation_name(a.ffn_activation), float_text(a.norm_eps).c_str(),
@@ -148,7 +148,7 @@ std::string descriptor_json(const rvne::Header& h) {
       globals_text(at).c_str(), gate.c_str(), rvne::feature_kind_name(f.kind), static_cast<unsigned>(f.version),
       flag((f.flags & rvne::kFeatureLog) != 0), flag((f.flags & rvne::kFeatureCentre) != 0),
       flag((f.flags & rvne::kFeatureConstant) != 0), flag((f.flags & rvne::kFeatureStandardised) != 0),
-      static_cast<unsigned long>(f.subcarriers));
+      static_cast<unsigned long>(f.subcarriers), static_cast<unsigned>(f.highpass));
   return buf;
 }
 
@@ -178,11 +178,13 @@ void print_descriptor_text(const rvne::Header& h) {
     std::printf("%s (top_k %lu, hidden %u)\n", gate_name(at.gate), static_cast<unsigned long>(at.gate_top_k),
                 static_cast<unsigned>(at.gate_hidden));
   }
-  std::printf("featuriser   %s version %u, log %s, centre %s, constant %s, standardised %s, subcarriers %lu\n",
+  std::printf("featuriser   %s version %u, log %s, centre %s, constant %s, standardised %s, subcarriers %lu, "
+              "highpass %u\n",
               rvne::feature_kind_name(f.kind), static_cast<unsigned>(f.version),
               (f.flags & rvne::kFeatureLog) != 0 ? "on" : "off", (f.flags & rvne::kFeatureCentre) != 0 ? "on" : "off",
               (f.flags & rvne::kFeatureConstant) != 0 ? "on" : "off",
-              (f.flags & rvne::kFeatureStandardised) != 0 ? "on" : "off", static_cast<unsigned long>(f.subcarriers));
+              (f.flags & rvne::kFeatureStandardised) != 0 ? "on" : "off", static_cast<unsigned long>(f.subcarriers),
+              static_cast<unsigned>(f.highpass));
 }
 
 /// Where a tensor lies, for the text tables: "layer N", or the part of the

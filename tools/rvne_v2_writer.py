@@ -140,7 +140,8 @@ def _descriptor(h):
                      FEATURE_KIND[h.get("feature_kind", "none")], h.get("feature_version", 0),
                      h.get("feature_flags", 0), 0, h.get("subcarriers", 0))
     struct.pack_into("<8I", b, 0x4C - 0x18, *(g + [0] * (8 - len(g))))
-    return bytes(b)  # 0x6C..0x7F stay zero (reserved)
+    struct.pack_into("<H", b, 0x6C - 0x18, h.get("highpass", 0))
+    return bytes(b)  # 0x6E..0x7F stay zero (reserved)
 
 
 def _pack_element(f16, x):

@@ -56,6 +56,7 @@ struct Args {
   std::uint64_t seed = 1;
   float lr = kV2.lr, weight_decay = kV2.weight_decay, clip = kV2.clip;
   float drift = kV2.augment.drift, noise = kV2.augment.noise;
+  std::size_t highpass = kV2.highpass;
   double val_fraction = kV2.validation_fraction, test_fraction = 0.25;
   int threads = 0;
   bool json_out = false, quiet = false, constant_feature = false;
@@ -78,6 +79,7 @@ void apply_v1_defaults(Args& a, const CLI::App& app) {
   if (unset("--attn-window")) a.attn_window = aether::ModelAttention{}.window;
   if (unset("--block-size")) a.block_size = aether::ModelAttention{}.block_size;
   if (unset("--drift")) a.drift = 0.0f;
+  if (unset("--highpass")) a.highpass = 0;
   if (unset("--noise")) a.noise = 0.0f;
   if (unset("--val-fraction")) a.val_fraction = 0.15;
 }
@@ -96,6 +98,7 @@ aether::rvne::FeaturizerDesc feature_desc(const io::FeaturizerConfig& f) {
   }
   if (f.constant_feature) d.flags |= aether::rvne::kFeatureConstant;
   if (!f.offset.empty()) d.flags |= aether::rvne::kFeatureStandardised;
+  d.highpass = f.highpass;
   return d;
 }
 
@@ -126,6 +129,9 @@ int run(Args a, CLI::App& app) {
   if (a.arch != "v1" && a.arch != "v2") return aether_cli::usage_error(app, "--arch: expected v1 or v2, found " + a.arch);
   const bool v2 = a.arch == "v2";
   if (!v2) apply_v1_defaults(a, app);
+  if (!v2 && a.highpass != 0) {
+    return aether_cli::usage_error(app, "--highpass: a version 2 featuriser step (--arch v2); v1 has none");
+  }
   if (a.pool != "mean" && a.pool != "last") return aether_cli::usage_error(app, "--pool: expected mean or last, found " + a.pool);
   if (a.source != "csi" && a.source != "node") return aether_cli::usage_error(app, "--features: expected csi or node, found " + a.source);
   if (a.constant_feature && a.input_dim > 65534) {
@@ -143,6 +149,7 @@ int run(Args a, CLI::App& app) {
   o.features.constant_feature = a.constant_feature;
   o.features.input_dim = a.input_dim + (a.constant_feature ? 1 : 0);
   o.features.subcarriers = static_cast<std::uint32_t>(a.subcarriers);  // <= 65535 (checked by its flag)
+  o.features.highpass = static_cast<std::uint16_t>(a.highpass);          // <= 65535 (checked by its flag)
   o.seed = a.seed;
   const io::Dataset d = io::build_dataset(recs, o);
   if (d.classes.names.size() < 2) {
@@ -217,6 +224,7 @@ int run(Args a, CLI::App& app) {
                {"arch", a.arch},
                {"weight_decay", a.weight_decay},
                {"augment", {{"drift", a.drift}, {"noise", a.noise}}},
+               {"highpass", a.highpass},
                {"split", {{"validation_fraction", a.val_fraction}, {"test_fraction", a.test_fraction}}},
                {"train_class_windows", class_counts},
                {"dataset", io::to_json(d.counts)}};
@@ -323,7 +331,7 @@ int main(int argc, char** argv) {
     app->add_option("--arch", a.arch,
                     "v2: the v2 model and recipe of train::V2Defaults (the defaults shown here; the blob carries its "
                     "featuriser, pool and attention) | v1: the reference's architecture, with v1's defaults (epochs 20, "
-                    "lr 0.003, weight decay 0, patience 5, no drift, val-fraction 0.15) for every value not given")
+                    "lr 0.003, weight decay 0, patience 5, no drift, no highpass, val-fraction 0.15) for every value not given")
         ->capture_default_str();
     app->add_option("--pool", a.pool, "mean | last (a stream reports the newest frame: last)")->capture_default_str();
     app->add_option("--d-model", a.d_model, "v2: residual width (input projection)")->capture_default_str()->check(in_range<size_t>(1, 65535));
@@ -333,6 +341,9 @@ int main(int argc, char** argv) {
     app->add_option("--drift", a.drift, "augmentation: std of a per-feature offset held over each training window "
                                         "(standardised units; session drift); 0 off")->capture_default_str()->check(in_range(0.0f, 100.0f));
     app->add_option("--noise", a.noise, "augmentation: std of noise on every training value; 0 off")->capture_default_str()->check(in_range(0.0f, 100.0f));
+    app->add_option("--highpass", a.highpass, "v2: the featuriser's causal baseline removal, time constant in frames "
+                                              "(removes slow drift such as a room's or a session's level); 0 off")
+        ->capture_default_str()->check(in_range<size_t>(0, 65535));
     app->add_option("--features", a.source, "csi (raw_csi amplitudes) | node (the nodes' 1 Hz feature records)")->capture_default_str();
     app->add_option("--input-dim", a.input_dim, "features per frame measured from the recording (--constant-feature adds one)")->capture_default_str()->check(in_range<size_t>(1, 65535));
     app->add_flag("--constant-feature", a.constant_feature,

@@ -20,7 +20,8 @@
 ///   little-endian core are read where they lie: no copy; v2 tensors are
 ///   16-byte aligned from the blob's start, so a 4-byte aligned v2 blob is
 ///   read in place);
-/// - a featuriser's output row (`input_dim` floats; v2 blobs with a featuriser);
+/// - a featuriser's output row (`input_dim` floats; v2 blobs with a featuriser;
+///   with a `highpass` featuriser, one baseline's input_dim floats more);
 /// - ring: `window_len * input_dim` floats of frames plus the forward scratch
 ///   of `window_len` frames (residual stream, Q/K/V, attention output,
 ///   landmark means, transposed keys, score rows; v2: normed rows, RoPE
@@ -166,6 +167,7 @@ class NodeImpl {
     if (!Model::reads_in_place(view)) b = sat_add(b, arena_bytes<float>(static_cast<std::size_t>(rvne::layout_elements(h))));
     b = sat_add(b, arena_bytes<float>(C));  // logits
     if (has_featurizer(h)) b = sat_add(b, arena_bytes<float>(D));  // the featuriser's output row (push_csi)
+    if (has_featurizer(h) && h.arch.features.highpass != 0) b = sat_add(b, arena_bytes<float>(D));  // its baseline
     // Score rows of one attention call (SparseAttention::reserve).
     auto scores = [&](std::size_t n) {
       return arena_bytes<float>(detail::kMaxRows * detail::score_pitch(pattern.max_tokens(n) + pattern.max_blocks(n)));
@@ -300,7 +302,9 @@ class NodeImpl {
   /// One raw CSI frame (the 0xC5110001 datagram's I/Q pairs from offset 20,
   /// `n_subcarriers` pairs of signed bytes; a multi-antenna frame's first
   /// antenna) through the blob's featuriser (`io::featurize_iq`, the one the
-  /// host trains with), then `push` of the features. Codes: no_featuriser
+  /// host trains with; with a `highpass` featuriser also its step 6, against
+  /// a baseline the node keeps over the frames push_csi took since create or
+  /// reset), then `push` of the features. Codes: no_featuriser
   /// for a blob without a csi-amplitude featuriser (v1, or a node-features
   /// one); invalid_argument for a null `iq`; skipped_frame when the
   /// featuriser filters the frame out (another subcarrier count than the
@@ -311,9 +315,13 @@ class NodeImpl {
   Errc push_csi(const std::int8_t* iq, std::uint32_t n_subcarriers, float* logits) noexcept {
     if (feat_ == nullptr || model_.featurizer().source != io::FeatureSource::csi_amplitude) return Errc::no_featuriser;
     if (iq == nullptr) return Errc::invalid_argument;
-    const io::FrameResult r = io::featurize_iq(model_.featurizer(), iq, n_subcarriers, feat_);
+    const io::FeaturizerConfig& f = model_.featurizer();
+    const io::FrameResult r = io::featurize_iq(f, iq, n_subcarriers, feat_);
     if (r != io::FrameResult::ok) return Errc::skipped_frame;
-    return push(feat_, logits);
+    io::subtract_baseline(f, baseline_, baseline_seen_, feat_);  // step 6 (highpass blobs)
+    const Errc e = push(feat_, logits);
+    if (e == Errc::ok) io::update_baseline(f, baseline_, baseline_seen_, feat_);  // refused: baseline unchanged
+    return e;
   }
 
   /// Writes `n_classes` logits: ring mode, `forward` over the frames in the
@@ -339,6 +347,7 @@ class NodeImpl {
     ring_count_ = 0;
     ring_next_ = 0;
     have_logits_ = false;
+    baseline_seen_ = 0;
     state_.position = 0;
     state_.frames = 0;
     for (std::size_t l = 0; l < model_.layers() && cfg_.mode == NodeMode::stream; ++l) {
@@ -433,6 +442,9 @@ class NodeImpl {
         model_(view, ModelAttention{}, widened_),
         logits_(floats(arena_, model_.classes())),
         feat_(has_featurizer(view.header) ? floats(arena_, model_.input_dim()) : nullptr),
+        baseline_(has_featurizer(view.header) && view.header.arch.features.highpass != 0
+                      ? floats(arena_, model_.input_dim())
+                      : nullptr),
         fw_(&arena_),
         ws_(&arena_) {
     const rvne::Header& h = model_.header();
@@ -534,6 +546,8 @@ class NodeImpl {
   Model model_;
   float* logits_ = nullptr;
   float* feat_ = nullptr;  // push_csi's feature row (v2 blobs with a featuriser), else null
+  float* baseline_ = nullptr;        // push_csi's step-6 baseline (featuriser highpass > 0), else null
+  std::uint64_t baseline_seen_ = 0;  // frames push_csi took since create or reset
   ForwardWorkspace<float> fw_;
   Workspace<float> ws_;
   // ring mode

@@ -907,6 +907,7 @@ class TemporalModel {
       features_.centre_frame = (f.flags & rvne::kFeatureCentre) != 0;
       features_.constant_feature = (f.flags & rvne::kFeatureConstant) != 0;
       features_.subcarriers = f.subcarriers;
+      features_.highpass = f.highpass;
       if (top_.feature_offset != nullptr) {
         features_.offset.assign(top_.feature_offset, top_.feature_offset + header_.input_dim);
         features_.scale.assign(top_.feature_scale, top_.feature_scale + header_.input_dim);

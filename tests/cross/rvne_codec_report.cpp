@@ -67,10 +67,10 @@ void print_descriptor(const rvne::Header& h, const rvne::BlobView& v) {
               static_cast<unsigned>(at.window), static_cast<unsigned>(at.block_size), static_cast<unsigned>(at.causal),
               static_cast<unsigned>(at.global_count));
   for (std::size_t i = 0; i < at.global_count; ++i) std::printf(",%u", static_cast<unsigned>(at.globals[i]));
-  std::printf(" gate %u/%u/%u features %u/%u/%02x/%u", static_cast<unsigned>(at.gate), static_cast<unsigned>(at.gate_top_k),
+  std::printf(" gate %u/%u/%u features %u/%u/%02x/%u/%u", static_cast<unsigned>(at.gate), static_cast<unsigned>(at.gate_top_k),
               static_cast<unsigned>(at.gate_hidden), static_cast<unsigned>(a.features.kind),
               static_cast<unsigned>(a.features.version), static_cast<unsigned>(a.features.flags),
-              static_cast<unsigned>(a.features.subcarriers));
+              static_cast<unsigned>(a.features.subcarriers), static_cast<unsigned>(a.features.highpass));
   rvne::for_each_tensor(h, [&](const rvne::MatrixShape& m) {
     std::uint32_t crc = 0;
     for (std::uint64_t i = 0; i < m.elements(); ++i) {

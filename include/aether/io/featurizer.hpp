@@ -4,7 +4,7 @@
 /// floats, the same code in training, evaluation and replay.
 ///
 /// Core-safe: standard library only (no JSON, no Eigen), no allocation, no
-/// state: a node could run it. Its constants (`FeaturizerConfig`) travel in
+/// state of its own (step 6's baseline is the caller's): a node runs it. Its constants (`FeaturizerConfig`) travel in
 /// the sidecar's `features` key (see io/dataset/features_json.hpp for the JSON form).
 ///
 /// CSI amplitude (`FeatureSource::csi_amplitude`, name "csi-amplitude", version 1):
@@ -19,9 +19,17 @@
 ///  4. minus the mean over groups when `centre_frame` (removes the frame's
 ///     gain, e.g. AGC steps);
 ///  5. `(v - offset[g]) * scale[g]` when offsets are set (standardisation,
-///     fitted on the training frames).
+///     fitted on the training frames);
+///  6. minus a causal baseline when `highpass` > 0 (version 2 blobs): the
+///     exponential moving average of the same stream's earlier frames, time
+///     constant `highpass` frames (`remove_baseline`). Unlike steps 1-5 it
+///     has state, one baseline per stream (a node's frames in order), which
+///     the caller keeps: the series featuriser (dataset/series.hpp) per
+///     series, the node per node, csi_live per sending node. It removes what
+///     drifts more slowly than ~highpass frames (a room's or a session's
+///     level) and keeps what moves faster (the activity).
 /// Node features (`FeatureSource::node_features`, name "node-features"): the
-/// vector itself (length input_dim), then step 5.
+/// vector itself (length input_dim), then steps 5 and 6.
 ///
 /// With `constant_feature` (featuriser version 2) the last of the input_dim
 /// features is the constant 1: steps 2-4 (or the node vector, then of length
@@ -54,6 +62,7 @@ struct FeaturizerConfig {
   bool constant_feature = false;  ///< the last feature is the constant 1 (input_dim >= 2; version 2)
   std::vector<float> offset;    ///< step 5: input_dim values, or empty (no standardisation)
   std::vector<float> scale;     ///< step 5: input_dim values, or empty
+  std::uint16_t highpass = 0;   ///< step 6: baseline time constant in frames (0: off)
 
   /// Name recorded in the sidecar.
   const char* name() const noexcept { return source == FeatureSource::node_features ? "node-features" : "csi-amplitude"; }
@@ -133,6 +142,33 @@ FrameResult pool_amplitudes(const FeaturizerConfig& c, std::size_t count, Amp&& 
 inline void standardise(const FeaturizerConfig& c, float* v) noexcept {
   if (c.offset.size() != c.input_dim || c.scale.size() != c.input_dim) return;
   for (std::size_t g = 0; g < c.input_dim; ++g) v[g] = (v[g] - c.offset[g]) * c.scale[g];
+}
+
+/// Step 6 in place on one frame's features `v` (a no-op when `highpass` is
+/// 0). `baseline` (`measured_dim()` floats) and `seen` (frames of this
+/// stream so far; 0 starts a stream) are the caller's state, updated here.
+/// Per measured feature g: at the first frame `baseline[g] = v[g]`; then
+/// `d = v[g] - baseline[g]`, `v[g] = d`, `baseline[g] += d / highpass`
+/// (the first frame gives zeros). The constant feature stays 1. O(input_dim).
+/// Split in two for a caller that may refuse the frame in between (the node:
+/// `subtract_baseline`, then `update_baseline` only once the frame is taken).
+inline void subtract_baseline(const FeaturizerConfig& c, float* baseline, std::uint64_t seen, float* v) noexcept {
+  if (c.highpass == 0) return;
+  for (std::size_t g = 0; g < c.measured_dim(); ++g) {
+    if (seen == 0) baseline[g] = v[g];
+    v[g] -= baseline[g];
+  }
+}
+/// `d`: the frame's features after `subtract_baseline`.
+inline void update_baseline(const FeaturizerConfig& c, float* baseline, std::uint64_t& seen, const float* d) noexcept {
+  if (c.highpass == 0) return;
+  const float rate = 1.0f / static_cast<float>(c.highpass);
+  for (std::size_t g = 0; g < c.measured_dim(); ++g) baseline[g] += rate * d[g];
+  ++seen;
+}
+inline void remove_baseline(const FeaturizerConfig& c, float* baseline, std::uint64_t& seen, float* v) noexcept {
+  subtract_baseline(c, baseline, seen, v);
+  update_baseline(c, baseline, seen, v);
 }
 
 /// Features of a raw_csi frame: `iq` holds 2 * `subcarriers` signed bytes as

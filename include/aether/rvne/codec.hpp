@@ -186,8 +186,10 @@ inline constexpr std::size_t kOffFeatureFlags = 0x46;
 inline constexpr std::size_t kOffReserved47 = 0x47;
 inline constexpr std::size_t kOffSubcarriers = 0x48;
 inline constexpr std::size_t kOffGlobals = 0x4C;  // u32 x 8
-inline constexpr std::size_t kOffReservedTail = kOffGlobals + 4 * kMaxGlobalTokens;  // 0x6C .. 0x80: zero
-static_assert(kOffReservedTail == 0x6C && kV2TensorStart == 0x80, "the v2 descriptor ends at 0x80");
+inline constexpr std::size_t kOffHighpass = kOffGlobals + 4 * kMaxGlobalTokens;  // 0x6C: u16
+inline constexpr std::size_t kOffReservedTail = kOffHighpass + 2;                 // 0x6E .. 0x80: zero
+static_assert(kOffHighpass == 0x6C && kOffReservedTail == 0x6E && kV2TensorStart == 0x80,
+              "the v2 descriptor ends at 0x80");
 
 /// The header bytes, decoded but not yet validated.
 struct RawHeader {
@@ -243,6 +245,7 @@ inline void decode_descriptor(const std::uint8_t* p, Architecture& a) noexcept {
   a.features.version = load_u16(p + kOffFeatureVersion);
   a.features.flags = p[kOffFeatureFlags];
   a.features.subcarriers = load_u32(p + kOffSubcarriers);
+  a.features.highpass = load_u16(p + kOffHighpass);
   for (std::size_t i = 0; i < kMaxGlobalTokens; ++i) a.attention.globals[i] = load_u32(p + kOffGlobals + 4 * i);
 }
 
@@ -284,6 +287,7 @@ inline void encode_header(const Header& h, std::uint32_t weights_len, std::uint8
   store_u16(out + kOffFeatureVersion, a.features.version);
   out[kOffFeatureFlags] = a.features.flags;
   store_u32(out + kOffSubcarriers, a.features.subcarriers);
+  store_u16(out + kOffHighpass, a.features.highpass);
   for (std::size_t i = 0; i < kMaxGlobalTokens; ++i) store_u32(out + kOffGlobals + 4 * i, a.attention.globals[i]);
 }
 
@@ -346,7 +350,7 @@ inline bool check_crc(std::uint32_t stored, std::uint32_t computed, ParseResult&
 
 inline bool check_descriptor(const Header& h, ParseResult& r) noexcept;
 
-/// The v2 descriptor's reserved bytes (0x3B, 0x47, 0x6C..0x7F) must be 0
+/// The v2 descriptor's reserved bytes (0x3B, 0x47, 0x6E..0x7F) must be 0
 /// (unsupported_flags, like the header's reserved byte: room for a later version).
 inline bool check_v2_reserved(const std::uint8_t* p, ParseResult& r) noexcept {
   for (std::size_t b = kHeaderSize; b < kV2TensorStart; ++b) {
@@ -468,6 +472,7 @@ inline bool check_descriptor(const Header& h, ParseResult& r) noexcept {
       {"feature_flags", f.kind != FeatureKind::none, true, f.flags == 0, "", static_cast<double>(f.flags)},
       {"feature_subcarriers", f.kind == FeatureKind::csi_amplitude, true, f.subcarriers == 0, "",
        static_cast<double>(f.subcarriers)},
+      {"feature_highpass", f.kind != FeatureKind::none, true, f.highpass == 0, "", static_cast<double>(f.highpass)},
   };
   for (const Field& x : fields) {
     if (x.on && !x.valid) return reject(r, Errc::invalid_header, "descriptor %s %g (must be %s)", x.name, x.value, x.rule);

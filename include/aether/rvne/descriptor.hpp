@@ -115,9 +115,11 @@ struct FeaturizerDesc {
   std::uint16_t version = 0;      ///< 1, or 2 with the constant feature
   std::uint8_t flags = 0;         ///< FeatureFlag bits
   std::uint32_t subcarriers = 0;  ///< frames with another subcarrier count are filtered out (0: all)
+  std::uint16_t highpass = 0;     ///< step 6's baseline time constant in frames (0: off; io/featurizer.hpp)
 
   friend constexpr bool operator==(const FeaturizerDesc& a, const FeaturizerDesc& b) noexcept {
-    return a.kind == b.kind && a.version == b.version && a.flags == b.flags && a.subcarriers == b.subcarriers;
+    return a.kind == b.kind && a.version == b.version && a.flags == b.flags && a.subcarriers == b.subcarriers &&
+           a.highpass == b.highpass;
   }
 };
 

@@ -166,6 +166,7 @@ inline Dataset build_dataset(const std::vector<Recording>& recordings, const Dat
   if (fit) {
     fit_standardisation(d.features, d.series, rows_of_part(d.series, d.windows, window, Part::train));
     standardise_series(d.features, d.series);
+    remove_baseline_series(d.features, d.series);  // step 6 follows step 5
   }
   std::vector<LabelRange> ranges;
   if (o.task.kind == TaskKind::labels) ranges = read_labels_csv(o.task.labels_csv);

@@ -52,7 +52,8 @@ struct FeaturizeCounts {
 };
 
 /// Featurises one node's records (frames or feature records per `c.source`).
-/// `standardised` false leaves step 5 out (used before the offsets are fitted).
+/// `standardised` false leaves steps 5 and 6 out (used before the offsets
+/// are fitted; `remove_baseline_series` then does step 6).
 inline Series featurize_node(const NodeRecords& n, std::size_t recording, const FeaturizerConfig& c,
                              bool standardised, FeaturizeCounts& counts) {
   Series s;
@@ -61,6 +62,8 @@ inline Series featurize_node(const NodeRecords& n, std::size_t recording, const 
   const std::size_t total = c.source == FeatureSource::node_features ? n.features.size() : n.frames.size();
   FrameMatrix m(static_cast<Eigen::Index>(total), static_cast<Eigen::Index>(c.input_dim));
   std::size_t rows = 0;
+  std::vector<float> baseline(c.highpass != 0 && standardised ? c.input_dim : 0);
+  std::uint64_t seen = 0;
   for (std::size_t i = 0; i < total; ++i) {
     float* out = m.data() + rows * c.input_dim;
     FrameResult r;
@@ -81,6 +84,7 @@ inline Series featurize_node(const NodeRecords& n, std::size_t recording, const 
     ++counts.frames;
     switch (r) {
       case FrameResult::ok:
+        if (!baseline.empty()) remove_baseline(c, baseline.data(), seen, out);
         ++rows;
         ++counts.used;
         s.times.push_back(t);
@@ -93,6 +97,19 @@ inline Series featurize_node(const NodeRecords& n, std::size_t recording, const 
   }
   s.features = m.topRows(static_cast<Eigen::Index>(rows));
   return s;
+}
+
+/// Step 6 on every row of every series, each series a stream of its own
+/// (after `standardise_series`, for series featurised unstandardised).
+inline void remove_baseline_series(const FeaturizerConfig& c, std::vector<Series>& series) {
+  if (c.highpass == 0) return;
+  std::vector<float> baseline(c.input_dim);
+  for (Series& s : series) {
+    std::uint64_t seen = 0;
+    for (Eigen::Index i = 0; i < s.features.rows(); ++i) {
+      remove_baseline(c, baseline.data(), seen, s.features.data() + i * s.features.cols());
+    }
+  }
 }
 
 /// Every node of a recording (ascending node id).
