@@ -43,6 +43,7 @@ struct SynthSetup {
   std::size_t train_segments = 8;  ///< per class in the training recording (one room each)
   std::size_t test_segments = 4;   ///< per class in the test recording
   bool constant_feature = false;   ///< featuriser's constant last feature
+  std::uint16_t highpass = 0;      ///< featuriser's step 6 time constant (frames; 0 off)
   std::uint64_t train_order_seed = 3;  ///< order task: permutation seed of the training recording
   std::uint64_t test_order_seed = 4;   ///< order task: permutation seed of the test recording
 };
@@ -66,6 +67,7 @@ inline SynthData make_synth_data(const std::string& tag, aether::io::TaskKind ki
 
   aether::io::DatasetOptions o;
   o.features.constant_feature = setup.constant_feature;
+  o.features.highpass = setup.highpass;
   o.task.kind = kind;
   o.task.labels_csv = dir / "train.labels.csv";
   o.windows.window = setup.window;

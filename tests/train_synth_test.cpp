@@ -49,6 +49,7 @@ aether_test::SynthSetup synth_setup(std::size_t stride) {
   s.train_segments = 40;
   s.test_segments = 8;
   s.constant_feature = false;  // v2 has its own biases
+  s.highpass = aether::train::V2Defaults{}.highpass;  // train_blob's featuriser
   // Order task: windows permuted with the training seed, as train_blob and
   // eval_blob do (docs/training-synthetic.md gives the commands).
   s.train_order_seed = s.test_order_seed = aether::train::V2Defaults{}.options().seed;
