@@ -2,6 +2,13 @@
 # sanitizers for aether's OWN executables only. Nothing here is attached to
 # the exported `aether` INTERFACE target, so consumers never inherit flags.
 function(aether_private_options target)
+  # Eigen compiled with OpenMP splits a large product across threads by
+  # itself, even inside aether's one-thread calls (train_blob --threads 1 in
+  # the native build: 1.53 s against 0.49 s for 2 threads, 1.8x the CPU
+  # time; 160x slower beside another busy process), while aether's OpenMP
+  # paths already split the work. aether's own programs turn Eigen's off;
+  # consumers decide for themselves (README, "OpenMP").
+  target_compile_definitions(${target} PRIVATE EIGEN_DONT_PARALLELIZE)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow)
     if(AETHER_NATIVE)
