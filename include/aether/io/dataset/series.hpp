@@ -51,6 +51,17 @@ struct FeaturizeCounts {
   std::size_t wrong_size = 0;   ///< node feature vector of another length than input_dim
 };
 
+/// Step 6 on every row of one series, in order: the series is one stream,
+/// its baseline starts at its first row. A no-op when `highpass` is 0.
+inline void remove_baseline(const FeaturizerConfig& c, Series& s) {
+  if (c.highpass == 0) return;
+  std::vector<float> baseline(c.input_dim);
+  std::uint64_t seen = 0;
+  for (Eigen::Index i = 0; i < s.features.rows(); ++i) {
+    remove_baseline(c, baseline.data(), seen, s.features.data() + i * s.features.cols());
+  }
+}
+
 /// Featurises one node's records (frames or feature records per `c.source`).
 /// `standardised` false leaves steps 5 and 6 out (used before the offsets
 /// are fitted; `remove_baseline_series` then does step 6).
@@ -62,8 +73,6 @@ inline Series featurize_node(const NodeRecords& n, std::size_t recording, const 
   const std::size_t total = c.source == FeatureSource::node_features ? n.features.size() : n.frames.size();
   FrameMatrix m(static_cast<Eigen::Index>(total), static_cast<Eigen::Index>(c.input_dim));
   std::size_t rows = 0;
-  std::vector<float> baseline(c.highpass != 0 && standardised ? c.input_dim : 0);
-  std::uint64_t seen = 0;
   for (std::size_t i = 0; i < total; ++i) {
     float* out = m.data() + rows * c.input_dim;
     FrameResult r;
@@ -84,7 +93,6 @@ inline Series featurize_node(const NodeRecords& n, std::size_t recording, const 
     ++counts.frames;
     switch (r) {
       case FrameResult::ok:
-        if (!baseline.empty()) remove_baseline(c, baseline.data(), seen, out);
         ++rows;
         ++counts.used;
         s.times.push_back(t);
@@ -96,20 +104,14 @@ inline Series featurize_node(const NodeRecords& n, std::size_t recording, const 
     }
   }
   s.features = m.topRows(static_cast<Eigen::Index>(rows));
+  if (standardised) remove_baseline(c, s);
   return s;
 }
 
 /// Step 6 on every row of every series, each series a stream of its own
 /// (after `standardise_series`, for series featurised unstandardised).
 inline void remove_baseline_series(const FeaturizerConfig& c, std::vector<Series>& series) {
-  if (c.highpass == 0) return;
-  std::vector<float> baseline(c.input_dim);
-  for (Series& s : series) {
-    std::uint64_t seen = 0;
-    for (Eigen::Index i = 0; i < s.features.rows(); ++i) {
-      remove_baseline(c, baseline.data(), seen, s.features.data() + i * s.features.cols());
-    }
-  }
+  for (Series& s : series) remove_baseline(c, s);
 }
 
 /// Every node of a recording (ascending node id).
