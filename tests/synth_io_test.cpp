@@ -249,6 +249,42 @@ TEST(CsiSimulator, RecordingRoundTripsThroughTheReader) {
   std::filesystem::remove_all(dir);
 }
 
+// stream_per_room: the same rooms and bytes of I/Q, but every segment's
+// nodes are new streams (node ids 1 + segment x nodes + node), each inside
+// one label range; the default layout keeps nodes 1..nodes over every segment.
+TEST(CsiSimulator, StreamPerRoomGivesEveryRoomItsOwnNodes) {
+  const auto dir = aether_test::fresh_dir("per-room");
+  aether::io::SimulatorOptions o = small_sim(3);
+  aether::io::simulate_recording(dir / "steady", o);
+  o.stream_per_room = true;
+  const std::size_t records = aether::io::simulate_recording(dir / "rooms", o);
+  const aether::io::Recording steady = aether::io::read_recording(dir / "steady.csi.jsonl");
+  const aether::io::Recording rooms = aether::io::read_recording(dir / "rooms.csi.jsonl");
+  EXPECT_EQ(rooms.counts.raw_csi, records);
+  EXPECT_EQ(rooms.counts.rejected(), 0u);
+  ASSERT_EQ(steady.nodes.size(), o.nodes);
+  const std::size_t segments = 4, frames_per_segment = 40;
+  ASSERT_EQ(rooms.nodes.size(), segments * o.nodes);
+  const auto ranges = aether::io::read_labels_csv(dir / "rooms.labels.csv");
+  ASSERT_EQ(ranges.size(), segments);
+  for (std::size_t s = 0; s < segments; ++s) {
+    for (std::size_t n = 0; n < o.nodes; ++n) {
+      const aether::io::NodeRecords* node = rooms.node(static_cast<std::int64_t>(1 + s * o.nodes + n));
+      ASSERT_NE(node, nullptr) << "segment " << s << " node " << n;
+      ASSERT_EQ(node->frames.size(), frames_per_segment);
+      // The same frames as the steady layout's node n + 1 in segment s.
+      const aether::io::NodeRecords* same = steady.node(static_cast<std::int64_t>(n + 1));
+      ASSERT_NE(same, nullptr);
+      for (std::size_t i = 0; i < frames_per_segment; ++i) {
+        const auto& f = node->frames[i];
+        EXPECT_TRUE(f.timestamp >= ranges[s].start && f.timestamp < ranges[s].end) << "segment " << s << " frame " << i;
+        EXPECT_EQ(f.iq, same->frames[s * frames_per_segment + i].iq) << "segment " << s << " frame " << i;
+      }
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(CsiSimulator, RejectsBadOptionsWithTypedErrors) {
   aether::io::SimulatorOptions o = small_sim(1);
   o.rates.clear();

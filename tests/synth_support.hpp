@@ -44,6 +44,8 @@ struct SynthSetup {
   std::size_t test_segments = 4;   ///< per class in the test recording
   bool constant_feature = false;   ///< featuriser's constant last feature
   std::uint16_t highpass = 0;      ///< featuriser's step 6 time constant (frames; 0 off)
+  double validation_fraction = 0.15;  ///< end of the training recording held out for validation
+  bool stream_per_room = false;    ///< simulator: every room its own stream (SimulatorOptions)
   std::uint64_t train_order_seed = 3;  ///< order task: permutation seed of the training recording
   std::uint64_t test_order_seed = 4;   ///< order task: permutation seed of the test recording
 };
@@ -52,13 +54,14 @@ struct SynthSetup {
 /// separately simulated test recording (seed 12: other rooms, other
 /// phases), featurised with the training part's standardisation and classes.
 /// The tools' path: `csi_simulate --seed 11|12 --segments S`, then
-/// `train_blob --test-fraction 0` (validation 0.15, standardisation fitted on
+/// `train_blob --test-fraction 0` (validation as `--val-fraction`, standardisation fitted on
 /// the training part) and `eval_blob`; the tools permute order-task windows
 /// with the training seed, on both recordings.
 inline SynthData make_synth_data(const std::string& tag, aether::io::TaskKind kind, const SynthSetup& setup) {
   const auto dir = fresh_dir(tag);
   aether::io::SimulatorOptions sim;
   sim.seed = 11;
+  sim.stream_per_room = setup.stream_per_room;
   sim.segments_per_class = setup.train_segments;
   aether::io::simulate_recording(dir / "train", sim);
   sim.seed = 12;
@@ -73,7 +76,7 @@ inline SynthData make_synth_data(const std::string& tag, aether::io::TaskKind ki
   o.windows.window = setup.window;
   o.windows.stride = setup.stride;
   o.windows.test_fraction = 0;
-  o.windows.validation_fraction = 0.15;
+  o.windows.validation_fraction = setup.validation_fraction;
   o.seed = setup.train_order_seed;
   const aether::io::Dataset tr = aether::io::build_dataset({aether::io::read_recording(dir / "train.csi.jsonl")}, o);
   o.task.labels_csv = dir / "test.labels.csv";

@@ -296,6 +296,52 @@ TEST(TrainV2, GradientBitsDoNotDependOnWhereTheyAreWritten) {
   }
 }
 
+// average_epochs (without validation windows): the kept weights are the
+// mean, summed in double in epoch order, of the last N epochs' weights (each
+// epoch's as the checkpoint callback sees them); the same bytes on 1 and 2
+// threads; 0 keeps the last epoch's.
+// How many values of `a` and `b` differ (all of `a` when the sizes do).
+std::size_t differing(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return a.size();
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) n += std::memcmp(&a[i], &b[i], sizeof(float)) != 0 ? 1 : 0;
+  return n;
+}
+
+TEST(TrainV2, AverageEpochsKeepsTheMeanOfTheLastEpochs) {
+  const std::vector<Example> data = random_windows(24, 20, 6, 3, 3);
+  aether::train::TrainOptions opt;
+  opt.epochs = 5;
+  opt.batch = 5;
+  opt.seed = 42;
+  opt.patience = 0;
+  opt.average_epochs = 3;
+  std::vector<std::vector<float>> epochs;
+  aether::train::TrainCallbacks cb;
+  cb.checkpoint = [&](const aether::rvne::Blob& b, const aether::train::EpochMetrics&) {
+    epochs.push_back(b.to_floats());
+  };
+  opt.threads = 1;
+  const auto one = aether::train::train(small_v2(6, 3), data, {}, opt, cb);
+  ASSERT_EQ(epochs.size(), 5u);
+  std::vector<float> mean(epochs[0].size());
+  for (std::size_t i = 0; i < mean.size(); ++i) {
+    double sum = 0;
+    for (std::size_t e = 2; e < 5; ++e) sum += static_cast<double>(epochs[e][i]);
+    mean[i] = static_cast<float>(sum / 3.0);
+  }
+  EXPECT_EQ(differing(one.blob.to_floats(), mean), 0u);
+  EXPECT_GT(differing(one.blob.to_floats(), epochs.back()), 0u);  // the check can fail: not the last epoch's weights
+  epochs.clear();
+  opt.threads = 2;
+  EXPECT_EQ(bytes(aether::train::train(small_v2(6, 3), data, {}, opt, cb).blob), bytes(one.blob));
+  epochs.clear();
+  opt.average_epochs = 0;
+  const auto last = aether::train::train(small_v2(6, 3), data, {}, opt, cb);
+  ASSERT_EQ(epochs.size(), 5u);
+  EXPECT_EQ(differing(last.blob.to_floats(), epochs.back()), 0u);
+}
+
 TEST(TrainV2, TrainedBlobStreamsLikeItsPrefill) {
   const auto r = short_v2_run(2);
   const aether::TemporalModel<float> model(r.blob);

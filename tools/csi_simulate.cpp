@@ -3,7 +3,7 @@
 /// PREFIX.csi.jsonl (raw_csi records), PREFIX.csi.meta.json, PREFIX.labels.csv.
 ///
 ///   csi_simulate --out PREFIX [--seed X] [--classes 0,1,...] [--segments N]
-///                [--seconds S] [--rate HZ] [--nodes K] [--start T]
+///                [--seconds S] [--rate HZ] [--nodes K] [--start T] [--stream-per-room]
 ///
 /// Every number has a range (--help); the files are written atomically (a
 /// failure leaves none of them half-written) and hold at most 10 million
@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
     app->add_option("--seconds", o.segment_seconds, "seconds per segment")->capture_default_str()->check(in_range(0.001, 86400.0));
     app->add_option("--rate", o.frame_rate, "frames per second per node")->capture_default_str()->check(in_range(0.001, 10000.0));
     app->add_option("--nodes", o.nodes, "nodes")->capture_default_str()->check(in_range<std::size_t>(1, 1024));
+    app->add_flag("--stream-per-room", o.stream_per_room,
+                  "every room (segment) its own stream: node ids 1 + segment x nodes + node, as a sensor stays in its "
+                  "room (default: nodes 1..K jump to a new room at every segment)");
     app->add_option("--start", o.start_time, "Unix time of the first frame")->capture_default_str()->check(in_range(0.0, aether::io::kMaxSimulatedStart));
     app->footer("Exit status: 0 written, 1 invalid settings, 2 usage or I/O error.");
     if (const auto rc = aether_cli::parse(*app, argc, argv)) return *rc;

@@ -56,7 +56,7 @@ struct Args {
   std::uint64_t seed = 1;
   float lr = kV2.lr, weight_decay = kV2.weight_decay, clip = kV2.clip;
   float drift = kV2.augment.drift, noise = kV2.augment.noise;
-  std::size_t highpass = kV2.highpass;
+  std::size_t highpass = kV2.highpass, average_epochs = kV2.average_epochs;
   double val_fraction = kV2.validation_fraction, test_fraction = 0.25;
   int threads = 0;
   bool json_out = false, quiet = false, constant_feature = false;
@@ -80,6 +80,7 @@ void apply_v1_defaults(Args& a, const CLI::App& app) {
   if (unset("--block-size")) a.block_size = aether::ModelAttention{}.block_size;
   if (unset("--drift")) a.drift = 0.0f;
   if (unset("--highpass")) a.highpass = 0;
+  if (unset("--average-epochs")) a.average_epochs = 0;
   if (unset("--noise")) a.noise = 0.0f;
   if (unset("--val-fraction")) a.val_fraction = 0.15;
 }
@@ -195,6 +196,7 @@ int run(Args a, CLI::App& app) {
   t.adamw.clip_norm = a.clip;
   t.augment.drift = a.drift;
   t.augment.noise = a.noise;
+  t.average_epochs = a.average_epochs;
   if (a.constant_feature) t.augment.features = o.features.input_dim - 1;  // the constant stays 1
   if (!v2) {  // a v2 blob carries its own attention options
     t.attention.window = a.attn_window;
@@ -223,6 +225,7 @@ int run(Args a, CLI::App& app) {
                {"lr", a.lr},
                {"arch", a.arch},
                {"weight_decay", a.weight_decay},
+               {"average_epochs", a.average_epochs},
                {"augment", {{"drift", a.drift}, {"noise", a.noise}}},
                {"highpass", a.highpass},
                {"split", {{"validation_fraction", a.val_fraction}, {"test_fraction", a.test_fraction}}},
@@ -331,7 +334,7 @@ int main(int argc, char** argv) {
     app->add_option("--arch", a.arch,
                     "v2: the v2 model and recipe of train::V2Defaults (the defaults shown here; the blob carries its "
                     "featuriser, pool and attention) | v1: the reference's architecture, with v1's defaults (epochs 20, "
-                    "lr 0.003, weight decay 0, patience 5, no drift, no highpass, val-fraction 0.15) for every value not given")
+                    "lr 0.003, weight decay 0, patience 5, no drift, no highpass, no averaging, val-fraction 0.15) for every value not given")
         ->capture_default_str();
     app->add_option("--pool", a.pool, "mean | last (a stream reports the newest frame: last)")->capture_default_str();
     app->add_option("--d-model", a.d_model, "v2: residual width (input projection)")->capture_default_str()->check(in_range<size_t>(1, 65535));
@@ -359,6 +362,10 @@ int main(int argc, char** argv) {
     app->add_option("--val-fraction", a.val_fraction, "validation share of the time before the test cut")->capture_default_str()->check(in_range(0.0, 0.99));
     app->add_option("--test-fraction", a.test_fraction, "held-out test share at the end of each recording")->capture_default_str()->check(in_range(0.0, 0.99));
     app->add_option("--export-f16", a.export_f16, "also write an fp16 copy of the model (with its sidecar) here");
+    app->add_option("--average-epochs", a.average_epochs,
+                    "without validation windows (--val-fraction 0): keep the mean of the last N epochs' weights "
+                    "(0 or 1: the last epoch's)")
+        ->capture_default_str()->check(in_range<size_t>(0, 1000000));
     app->add_option("--threads", a.threads, "OpenMP threads (0: default; the blob does not depend on it)")->capture_default_str()->check(in_range(0, kMaxThreads));
     app->add_flag("--json", a.json_out, "print the result as JSON on stdout");
     app->add_flag("--quiet", a.quiet, "no progress on stderr");

@@ -35,7 +35,7 @@
 /// index 0 (DC) and 27..37 (guard band) are zero pairs.
 ///
 /// Files: `PREFIX.csi.jsonl` (one raw_csi record a line per node and frame:
-/// `timestamp`, `node_id` 1.., `subcarriers` 64, `iq_hex` = 64 signed int8
+/// `timestamp`, `node_id` 1.. (see `stream_per_room`), `subcarriers` 64, `iq_hex` = 64 signed int8
 /// I/Q pairs, as the sensing server writes them), `PREFIX.csi.meta.json`
 /// (label "synthetic", frame_count, simulator_seed) and `PREFIX.labels.csv`
 /// (`start,end,label`, one row per segment, class names from
@@ -74,6 +74,14 @@ struct SimulatorOptions {
   double segment_seconds = 6.0;
   double frame_rate = 20.0;           ///< frames per second per node
   std::size_t nodes = 1;
+  /// false: nodes 1..nodes stream every segment, each jumping to a new room
+  /// at every segment boundary (a steady set of senders, as the live tools
+  /// want). true: every room is its own stream, as a sensor stays in its
+  /// room: segment s's node n writes node_id 1 + s x nodes + n. A featuriser
+  /// with state (the v2 high-pass, io/featurizer.hpp step 6) then starts
+  /// afresh in every room, as on a node, instead of spending each segment's
+  /// first seconds following a jump no sensor sees.
+  bool stream_per_room = false;
   double noise = 0.05;                ///< relative to the mean static amplitude
   double start_time = 1.8e9;          ///< Unix seconds of the first frame
 };
@@ -237,7 +245,7 @@ inline std::size_t simulate_recording(const std::filesystem::path& prefix, const
         std::snprintf(head, sizeof head,
                       "{\"timestamp\": %.6f, \"node_id\": %zu, \"magic\": \"0xC5110001\", \"size\": %zu, \"rssi\": -40, "
                       "\"type\": \"raw_csi\", \"iq_hex\": \"",
-                      t, n + 1, 2 * detail::kSimSubcarriers + 20);
+                      t, o.stream_per_room ? 1 + seg * o.nodes + n : n + 1, 2 * detail::kSimSubcarriers + 20);
         jl.write(head + hex + "\", \"subcarriers\": " + std::to_string(detail::kSimSubcarriers) + "}\n");
         ++records;
       }

@@ -97,6 +97,14 @@ struct TrainOptions {
   int threads = 0;                            ///< OpenMP threads over a batch's windows (0: OpenMP's default)
   std::optional<rvne::Blob> initial;          ///< start from these weights (same shape) instead of init_random
   Augment augment;                            ///< off by default
+  /// Without validation windows: the kept weights are the mean of the
+  /// weights at the end of each of the last `average_epochs` planned epochs
+  /// (those of them that ran, when training stops early; 0 or 1: the last
+  /// epoch's), summed in double in epoch order. One point of a
+  /// constant-rate walk depends on the seed's last steps; the mean of its
+  /// late points less so (v2 defaults: 30 of 60). With validation: unused
+  /// (the best epoch is kept). Cost: P doubles, one pass per epoch.
+  std::size_t average_epochs = 0;
 };
 
 /// Reported to the progress callback after every step.
@@ -367,6 +375,10 @@ TrainResult train(const rvne::Header& shape, const std::vector<Example>& trainin
 
   TrainResult result;
   std::vector<float> best = params;
+  std::vector<double> average;  // sum of the averaged epochs' weights
+  std::size_t averaged = 0;
+  const std::size_t first_averaged =
+      options.average_epochs > 1 && options.epochs > options.average_epochs ? options.epochs - options.average_epochs + 1 : 1;
   double best_val = std::numeric_limits<double>::infinity();
   std::size_t since_best = 0, windows = 0;
   Progress pr;
@@ -439,6 +451,11 @@ TrainResult train(const rvne::Header& shape, const std::vector<Example>& trainin
       em.val_accuracy = static_cast<double>(ok) / static_cast<double>(validation.size());
       improved = em.val_loss < best_val;
     }
+    if (validation.empty() && options.average_epochs > 1 && epoch >= first_averaged) {
+      if (average.empty()) average.assign(P, 0.0);
+      for (std::size_t i = 0; i < P; ++i) average[i] += static_cast<double>(params[i]);
+      ++averaged;
+    }
     em.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     result.history.push_back(em);
     if (improved) {
@@ -455,6 +472,11 @@ TrainResult train(const rvne::Header& shape, const std::vector<Example>& trainin
     pr.val_accuracy = em.val_accuracy;
     pr.epoch_end = true;
     if (callbacks.progress && !callbacks.progress(pr)) stop = true, result.stopped_early = true;
+  }
+  if (averaged > 1) {
+    // Frozen values (padding, standardisation constants) are the same in
+    // every averaged epoch; their mean is computed like the rest but equals them.
+    for (std::size_t i = 0; i < P; ++i) params[i] = static_cast<float>(average[i] / static_cast<double>(averaged));
   }
   result.blob = blob_of(validation.empty() ? params : best);
   if (validation.empty()) result.best_epoch = result.history.size();
