@@ -296,11 +296,8 @@ TEST(TrainV2, GradientBitsDoNotDependOnWhereTheyAreWritten) {
   }
 }
 
-// average_epochs (without validation windows): the kept weights are the
-// mean, summed in double in epoch order, of the last N epochs' weights (each
-// epoch's as the checkpoint callback sees them); the same bytes on 1 and 2
-// threads; 0 keeps the last epoch's.
-// How many values of `a` and `b` differ (all of `a` when the sizes do).
+// How many values of `a` and `b` differ in their bits (all of `a` when the
+// sizes do): a count, not the two 4,000-float vectors, when a check fails.
 std::size_t differing(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) return a.size();
   std::size_t n = 0;
@@ -308,6 +305,10 @@ std::size_t differing(const std::vector<float>& a, const std::vector<float>& b) 
   return n;
 }
 
+// average_epochs (without validation windows): the kept weights are the
+// mean, summed in double in epoch order, of the last N epochs' weights (each
+// epoch's as the checkpoint callback sees them); the same bytes on 1 and 2
+// threads; 0 keeps the last epoch's.
 TEST(TrainV2, AverageEpochsKeepsTheMeanOfTheLastEpochs) {
   const std::vector<Example> data = random_windows(24, 20, 6, 3, 3);
   aether::train::TrainOptions opt;

@@ -375,10 +375,11 @@ TrainResult train(const rvne::Header& shape, const std::vector<Example>& trainin
 
   TrainResult result;
   std::vector<float> best = params;
-  std::vector<double> average;  // sum of the averaged epochs' weights
+  // TrainOptions::average_epochs: the sum of the averaged epochs' weights.
+  const bool averaging = validation.empty() && options.average_epochs > 1;
+  const std::size_t first_averaged = options.epochs - std::min(options.average_epochs, options.epochs) + 1;
+  std::vector<double> average(averaging ? P : 0, 0.0);
   std::size_t averaged = 0;
-  const std::size_t first_averaged =
-      options.average_epochs > 1 && options.epochs > options.average_epochs ? options.epochs - options.average_epochs + 1 : 1;
   double best_val = std::numeric_limits<double>::infinity();
   std::size_t since_best = 0, windows = 0;
   Progress pr;
@@ -451,8 +452,7 @@ TrainResult train(const rvne::Header& shape, const std::vector<Example>& trainin
       em.val_accuracy = static_cast<double>(ok) / static_cast<double>(validation.size());
       improved = em.val_loss < best_val;
     }
-    if (validation.empty() && options.average_epochs > 1 && epoch >= first_averaged) {
-      if (average.empty()) average.assign(P, 0.0);
+    if (averaging && epoch >= first_averaged) {
       for (std::size_t i = 0; i < P; ++i) average[i] += static_cast<double>(params[i]);
       ++averaged;
     }
